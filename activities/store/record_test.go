@@ -1,0 +1,296 @@
+package store
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Copies of /work/shared/fixtures/analytics, so the tests carry their data.
+const (
+	completeFixture = "conversation-complete.json"
+	notReadyFixture = "conversation-not-ready.json"
+	fixtureID       = "5e8d1c3a-9f7b-4b2e-8c61-0d4f7a2b9e10"
+	fixtureQueue    = "4f5a6b7c-8d9e-4f0a-9b2c-3d4e5f6a7b8c"
+	fixtureAgent    = "3e4f5a6b-7c8d-4e9f-8a1b-2c3d4e5f6a7b"
+	fixtureDivision = "d1d1d1d1-0000-4000-8000-000000000001"
+	fixtureWrapUp   = "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"
+)
+
+var fetchedAt = time.Date(2026, 11, 27, 11, 5, 0, 0, time.UTC)
+
+func readFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	return raw
+}
+
+func fixtureRecord(t *testing.T, name string, fetched time.Time) Record {
+	t.Helper()
+	r, err := NewRecord(readFixture(t, name), "org-1", fetched)
+	require.NoError(t, err)
+	return r
+}
+
+// conversationJSON builds a minimal analytics conversation around the given
+// participants array.
+func conversationJSON(participants string) []byte {
+	return []byte(`{"conversationId":"c-1","conversationStart":"2026-11-27T10:00:00.000Z","participants":` + participants + `}`)
+}
+
+func newTestRecord(t *testing.T, raw []byte) Record {
+	t.Helper()
+	r, err := NewRecord(raw, "", fetchedAt)
+	require.NoError(t, err)
+	return r
+}
+
+func TestNewRecordMapsCompleteFixture(t *testing.T) {
+	r := fixtureRecord(t, completeFixture, fetchedAt)
+
+	duration := int64(343110)
+	want := Record{
+		ConversationID:       fixtureID,
+		Status:               StatusComplete,
+		ConversationStart:    "2026-11-27T10:54:47.667Z",
+		ConversationEnd:      "2026-11-27T11:00:30.777Z",
+		DurationMs:           &duration,
+		OriginatingDirection: "inbound",
+		MediaType:            "voice",
+		DivisionIDs:          []string{fixtureDivision},
+		QueueIDs:             []string{fixtureQueue},
+		UserIDs:              []string{fixtureAgent},
+		WrapUpCodes:          []string{fixtureWrapUp},
+		ParticipantCount:     3,
+		HandleTimeMs:         326747,
+		TalkTimeMs:           296093,
+		AcwTimeMs:            30654,
+		OrgID:                "org-1",
+		Detail:               r.Detail, // checked by the gzip tests
+		FetchedAt:            "2026-11-27T11:05:00.000Z",
+	}
+	assert.Equal(t, want, r)
+	assert.True(t, r.Complete())
+	assert.NotEmpty(t, r.Detail)
+}
+
+func TestNewRecordMapsNotReadyFixtureAsIncomplete(t *testing.T) {
+	r := fixtureRecord(t, notReadyFixture, fetchedAt)
+
+	want := Record{
+		ConversationID:       fixtureID,
+		Status:               StatusIncomplete,
+		ConversationStart:    "2026-11-27T10:54:47.667Z",
+		OriginatingDirection: "inbound",
+		MediaType:            "voice",
+		DivisionIDs:          []string{fixtureDivision},
+		QueueIDs:             []string{fixtureQueue},
+		UserIDs:              []string{fixtureAgent},
+		ParticipantCount:     3,
+		TalkTimeMs:           296093,
+		OrgID:                "org-1",
+		Detail:               r.Detail,
+		FetchedAt:            "2026-11-27T11:05:00.000Z",
+	}
+	assert.Equal(t, want, r)
+	assert.False(t, r.Complete())
+}
+
+func TestNewRecordSetsAreDistinctSortedAndSkipEmptyValues(t *testing.T) {
+	raw := []byte(`{"conversationId":"c-1","conversationStart":"2026-11-27T10:00:00Z",
+		"divisionIds":["div-b","div-a","div-b",""],
+		"participants":[
+		 {"purpose":"agent","userId":"user-b","sessions":[{"segments":[
+		   {"queueId":"q-b","wrapUpCode":"w-b"},{"queueId":"q-a"},{"queueId":"q-b","wrapUpCode":"w-a"},{"wrapUpCode":"w-b"}]}]},
+		 {"purpose":"agent","userId":"user-a","sessions":[{"segments":[{"queueId":"q-a","wrapUpCode":""}]}]},
+		 {"purpose":"agent","userId":"user-b"}]}`)
+
+	r := newTestRecord(t, raw)
+
+	assert.Equal(t, []string{"div-a", "div-b"}, r.DivisionIDs)
+	assert.Equal(t, []string{"q-a", "q-b"}, r.QueueIDs)
+	assert.Equal(t, []string{"user-a", "user-b"}, r.UserIDs)
+	assert.Equal(t, []string{"w-a", "w-b"}, r.WrapUpCodes)
+}
+
+func TestNewRecordMediaTypePrefersCustomerParticipant(t *testing.T) {
+	r := newTestRecord(t, conversationJSON(`[
+		{"purpose":"agent","sessions":[{"mediaType":"voice"}]},
+		{"purpose":"customer","sessions":[{"mediaType":"message"},{"mediaType":"voice"}]}]`))
+
+	assert.Equal(t, "message", r.MediaType)
+}
+
+func TestNewRecordMediaTypeFallsBackToFirstSessionWithoutCustomer(t *testing.T) {
+	r := newTestRecord(t, conversationJSON(`[
+		{"purpose":"ivr"},
+		{"purpose":"agent","sessions":[{"mediaType":"callback"},{"mediaType":"voice"}]},
+		{"purpose":"user","sessions":[{"mediaType":"email"}]}]`))
+
+	assert.Equal(t, "callback", r.MediaType)
+}
+
+func TestNewRecordUserIDsOnlyFromAgentAndUserPurposes(t *testing.T) {
+	r := newTestRecord(t, conversationJSON(`[
+		{"purpose":"customer","userId":"not-customer"},
+		{"purpose":"acd","userId":"not-acd"},
+		{"purpose":"ivr","userId":"not-ivr"},
+		{"purpose":"agent","userId":"agent-1"},
+		{"purpose":"user","userId":"user-1"}]`))
+
+	assert.Equal(t, []string{"agent-1", "user-1"}, r.UserIDs)
+}
+
+func TestNewRecordLowerCasesDirectionAndMediaType(t *testing.T) {
+	raw := []byte(`{"conversationId":"c-1","conversationStart":"2026-11-27T10:00:00Z","originatingDirection":"OUTBOUND",
+		"participants":[{"purpose":"customer","sessions":[{"mediaType":"Voice"}]}]}`)
+
+	r := newTestRecord(t, raw)
+
+	assert.Equal(t, "outbound", r.OriginatingDirection)
+	assert.Equal(t, "voice", r.MediaType)
+}
+
+func TestNewRecordSumsMetricsOverAllParticipantsAndSessions(t *testing.T) {
+	r := newTestRecord(t, conversationJSON(`[
+		{"purpose":"agent","sessions":[
+		  {"metrics":[{"name":"tHandle","value":10},{"name":"tTalk","value":7},{"name":"tAcw","value":3},{"name":"oMos","value":4.2}]},
+		  {"metrics":[{"name":"tHandle","value":5},{"name":"tTalk","value":5}]}]},
+		{"purpose":"agent","sessions":[{"metrics":[{"name":"tHandle","value":100},{"name":"tAcw","value":1}]}]}]`))
+
+	assert.Equal(t, int64(115), r.HandleTimeMs)
+	assert.Equal(t, int64(12), r.TalkTimeMs)
+	assert.Equal(t, int64(4), r.AcwTimeMs)
+}
+
+func TestNewRecordFormatsFetchedAtAsUTCWithFixedMilliseconds(t *testing.T) {
+	paris := time.FixedZone("CET", 3600)
+
+	r, err := NewRecord(conversationJSON(`[]`), "", time.Date(2026, 11, 27, 12, 0, 0, 0, paris))
+	require.NoError(t, err)
+
+	assert.Equal(t, "2026-11-27T11:00:00.000Z", r.FetchedAt)
+}
+
+func TestNewRecordRejectsInvalidJSON(t *testing.T) {
+	_, err := NewRecord([]byte(`{"conversationId":`), "", fetchedAt)
+
+	assert.ErrorContains(t, err, "parse analytics conversation")
+}
+
+func TestNewRecordRejectsMissingConversationID(t *testing.T) {
+	_, err := NewRecord([]byte(`{"conversationStart":"2026-11-27T10:00:00Z"}`), "", fetchedAt)
+
+	assert.ErrorContains(t, err, "missing conversationId")
+}
+
+func TestNewRecordRejectsUnparsableTimestamps(t *testing.T) {
+	for name, raw := range map[string]string{
+		"conversationStart": `{"conversationId":"c-1","conversationStart":"yesterday"}`,
+		"conversationEnd":   `{"conversationId":"c-1","conversationStart":"2026-11-27T10:00:00Z","conversationEnd":"27/11/2026"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := NewRecord([]byte(raw), "", fetchedAt)
+
+			assert.ErrorContains(t, err, "conversation c-1: "+name)
+		})
+	}
+}
+
+func TestNewRecordDetailIsDeterministicGzipOfRawBytes(t *testing.T) {
+	raw := readFixture(t, completeFixture)
+
+	first, err := NewRecord(raw, "", fetchedAt)
+	require.NoError(t, err)
+	second, err := NewRecord(raw, "", fetchedAt.Add(time.Hour))
+	require.NoError(t, err)
+
+	assert.Equal(t, first.Detail, second.Detail, "same input must give the same bytes")
+	assert.Equal(t, []byte{0, 0, 0, 0}, first.Detail[4:8], "gzip header mtime must be zero")
+	decoded, err := DecodeDetail(first.Detail)
+	require.NoError(t, err)
+	assert.Equal(t, raw, []byte(decoded))
+}
+
+func TestNewRecordOmitsDetailWhenItemWouldExceed400KB(t *testing.T) {
+	raw := oversizeConversation(t)
+	require.Greater(t, len(raw), 550*1024)
+
+	r, err := NewRecord(raw, "org-1", fetchedAt)
+	require.NoError(t, err)
+
+	assert.True(t, r.DetailOmitted)
+	assert.Nil(t, r.Detail)
+	assert.Equal(t, []string{fixtureQueue}, r.QueueIDs)
+	r.UpdatedAt = r.FetchedAt // as Upsert will add it
+	item, err := attributevalue.MarshalMap(r)
+	require.NoError(t, err)
+	assert.Less(t, itemSize(item), 400*1024)
+}
+
+func TestNewRecordKeepsDetailOfOrdinaryConversation(t *testing.T) {
+	r := fixtureRecord(t, completeFixture, fetchedAt)
+
+	assert.False(t, r.DetailOmitted)
+	assert.NotEmpty(t, r.Detail)
+}
+
+func TestRecordMarshalsWithoutEmptySetsOrOptionalAttributes(t *testing.T) {
+	r := newTestRecord(t, conversationJSON(`[{"purpose":"customer","sessions":[{"mediaType":"voice"}]}]`))
+
+	item, err := attributevalue.MarshalMap(r)
+	require.NoError(t, err)
+
+	assert.ElementsMatch(t, []string{
+		"conversationId", "status", "conversationStart", "mediaType", "participantCount",
+		"handleTimeMs", "talkTimeMs", "acwTimeMs", "detail", "fetchedAt",
+	}, keys(item))
+}
+
+func keys(item map[string]types.AttributeValue) []string {
+	var names []string
+	for name := range item {
+		names = append(names, name)
+	}
+	return names
+}
+
+// oversizeConversation is a conversation of about 600 KB whose segments
+// carry random text, so that even gzipped it cannot fit in an item.
+func oversizeConversation(t *testing.T) []byte {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	noise := make([]byte, 450)
+	segments := make([]map[string]any, 1000)
+	for i := range segments {
+		for j := range noise {
+			noise[j] = byte(rng.Uint32())
+		}
+		segments[i] = map[string]any{
+			"segmentType":  "interact",
+			"segmentStart": "2026-11-27T10:54:47.900Z",
+			"queueId":      fixtureQueue,
+			"subject":      base64.StdEncoding.EncodeToString(noise),
+		}
+	}
+	raw, err := json.Marshal(map[string]any{
+		"conversationId":    "c-oversize",
+		"conversationStart": "2026-11-27T10:00:00.000Z",
+		"participants": []any{map[string]any{
+			"purpose":  "customer",
+			"sessions": []any{map[string]any{"mediaType": "voice", "segments": segments}},
+		}},
+	})
+	require.NoError(t, err)
+	return raw
+}

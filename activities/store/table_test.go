@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNewTableDefaultsTableName(t *testing.T) {
+	assert.Equal(t, DefaultTableName, NewTable(&fakeAPI{}, Config{}).Name())
+	assert.Equal(t, "other", NewTable(&fakeAPI{}, Config{TableName: "other"}).Name())
+}
+
+func TestCreateTableCreatesOnDemandTableKeyedByConversationIDAndWaitsUntilActive(t *testing.T) {
+	api := &fakeAPI{statuses: []types.TableStatus{types.TableStatusCreating, types.TableStatusActive}}
+
+	require.NoError(t, newFakeTable(api).CreateTable(context.Background()))
+
+	require.Len(t, api.creates, 1)
+	in := api.creates[0]
+	assert.Equal(t, "conversations-test", aws.ToString(in.TableName))
+	assert.Equal(t, types.BillingModePayPerRequest, in.BillingMode)
+	assert.Equal(t, []types.KeySchemaElement{{AttributeName: aws.String(PartitionKey), KeyType: types.KeyTypeHash}}, in.KeySchema)
+	assert.Equal(t, []types.AttributeDefinition{{AttributeName: aws.String(PartitionKey), AttributeType: types.ScalarAttributeTypeS}},
+		in.AttributeDefinitions)
+	assert.Equal(t, 2, api.describes, "must poll until ACTIVE")
+}
+
+func TestCreateTableAcceptsExistingTable(t *testing.T) {
+	api := &fakeAPI{
+		createErr: &types.ResourceInUseException{Message: aws.String("Table already exists")},
+		statuses:  []types.TableStatus{types.TableStatusActive},
+	}
+
+	assert.NoError(t, newFakeTable(api).CreateTable(context.Background()))
+}
+
+func TestCreateTableWrapsOtherErrorsWithTableName(t *testing.T) {
+	api := &fakeAPI{createErr: &types.LimitExceededException{Message: aws.String("too many tables")}}
+
+	err := newFakeTable(api).CreateTable(context.Background())
+
+	assert.ErrorContains(t, err, "create table conversations-test")
+	assert.Zero(t, api.describes)
+}
+
+func TestGetReturnsPlainValuesWithSortedSetsAndDecodedDetail(t *testing.T) {
+	r := fixtureRecord(t, completeFixture, fetchedAt)
+	r.UserIDs = []string{"user-b", "user-a"}
+	item, err := attributevalue.MarshalMap(r)
+	require.NoError(t, err)
+	api := &fakeAPI{item: item}
+
+	got, ok, err := newFakeTable(api).Get(context.Background(), fixtureID)
+
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, fixtureID, got["conversationId"])
+	assert.Equal(t, int64(343110), got["durationMs"])
+	assert.Equal(t, int64(3), got["participantCount"])
+	assert.Equal(t, []string{"user-a", "user-b"}, got["userIds"])
+	assert.Equal(t, json.RawMessage(readFixture(t, completeFixture)), got["detail"])
+	_, err = json.Marshal(got)
+	assert.NoError(t, err, "the map must print as JSON")
+	assert.True(t, aws.ToBool(api.gets[0].ConsistentRead))
+}
+
+func TestGetReportsMissingItem(t *testing.T) {
+	got, ok, err := newFakeTable(&fakeAPI{}).Get(context.Background(), "nope")
+
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.Nil(t, got)
+}
+
+func TestGetRecordReturnsWhatNewRecordBuilt(t *testing.T) {
+	want := fixtureRecord(t, completeFixture, fetchedAt)
+	item, err := attributevalue.MarshalMap(want)
+	require.NoError(t, err)
+	api := &fakeAPI{item: item}
+
+	got, ok, err := newFakeTable(api).GetRecord(context.Background(), fixtureID)
+
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, want, got)
+	assert.Equal(t, map[string]types.AttributeValue{PartitionKey: &types.AttributeValueMemberS{Value: fixtureID}}, api.gets[0].Key)
+}

@@ -1,0 +1,341 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+)
+
+type ingestSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env *testsuite.TestWorkflowEnvironment
+}
+
+func TestIngest(t *testing.T) { suite.Run(t, new(ingestSuite)) }
+
+func (s *ingestSuite) SetupTest() {
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.RegisterActivityWithOptions(func(context.Context, FetchRequest) (FetchResult, error) {
+		return FetchResult{}, errors.New("unmocked")
+	}, activity.RegisterOptions{Name: FetchActivityName})
+}
+
+// genesysFake answers fetch activities from a table of per-conversation
+// behaviour, and records every call with the workflow clock.
+type genesysFake struct {
+	mu    sync.Mutex
+	env   *testsuite.TestWorkflowEnvironment
+	calls []fakeCall
+	// readyAt: conversations not listed are complete at once; listed ones are
+	// absent before the time given.
+	readyAt map[string]time.Time
+	// endedAt: conversations present without conversationEnd before it.
+	endedAt map[string]time.Time
+	// badRequest ids make any request that contains them fail with a 400.
+	badRequest map[string]bool
+	// forbidden ids make any request that contains them fail with a 403.
+	forbidden map[string]bool
+	// rateLimitFirst answers the first n calls with a 429 and Retry-After.
+	rateLimitFirst int
+	retryAfter     time.Duration
+}
+
+type fakeCall struct {
+	at  time.Time
+	req FetchRequest
+}
+
+func (f *genesysFake) fetch(_ context.Context, req FetchRequest) (FetchResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := f.env.Now()
+	f.calls = append(f.calls, fakeCall{at: now, req: req})
+	if len(f.calls) <= f.rateLimitFirst {
+		return FetchResult{}, temporal.NewApplicationErrorWithOptions("429 too.many.requests.retry.after", ErrTypeRateLimited,
+			temporal.ApplicationErrorOptions{NextRetryDelay: f.retryAfter})
+	}
+	res := FetchResult{Requests: 1}
+	for _, c := range req.Conversations {
+		switch {
+		case f.badRequest[c.ID]:
+			return FetchResult{}, temporal.NewApplicationErrorWithOptions("400 bad.request", ErrTypeBadRequest,
+				temporal.ApplicationErrorOptions{NonRetryable: true})
+		case f.forbidden[c.ID]:
+			return FetchResult{}, temporal.NewApplicationErrorWithOptions("403 missing.permissions", ErrTypeRejected,
+				temporal.ApplicationErrorOptions{NonRetryable: true})
+		}
+	}
+	for _, c := range req.Conversations {
+		switch {
+		case now.Before(f.readyAt[c.ID]):
+			res.NotReady = append(res.NotReady, c.ID)
+		case now.Before(f.endedAt[c.ID]) && !req.StoreIncomplete:
+			res.NotReady = append(res.NotReady, c.ID)
+		case now.Before(f.endedAt[c.ID]):
+			res.StoredIncomplete++
+		default:
+			res.StoredComplete++
+		}
+	}
+	return res, nil
+}
+
+func (s *ingestSuite) fake() *genesysFake {
+	f := &genesysFake{env: s.env, readyAt: map[string]time.Time{}, endedAt: map[string]time.Time{},
+		badRequest: map[string]bool{}, forbidden: map[string]bool{}}
+	s.env.OnActivity(FetchActivityName, mock.Anything, mock.Anything).Return(f.fetch)
+	return f
+}
+
+func refs(n int) []ConversationRef {
+	out := make([]ConversationRef, n)
+	for i := range out {
+		out[i] = ConversationRef{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Topic: "customer.end"}
+	}
+	return out
+}
+
+func (s *ingestSuite) run(in IngestInput) Summary {
+	s.env.ExecuteWorkflow(IngestConversations, in)
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+	var summary Summary
+	s.Require().NoError(s.env.GetWorkflowResult(&summary))
+	return summary
+}
+
+func (s *ingestSuite) TestChunksByBatchSizeAndStoresEverything() {
+	f := s.fake()
+	summary := s.run(IngestInput{Conversations: refs(250)})
+	s.Equal(Summary{Received: 250, StoredComplete: 250, GenesysRequests: 3, Runs: 1}, summary)
+	var sizes []int
+	for _, c := range f.calls {
+		sizes = append(sizes, len(c.req.Conversations))
+	}
+	slices.Sort(sizes)
+	s.Equal([]int{50, 100, 100}, sizes)
+}
+
+func (s *ingestSuite) TestKeepsAtMostFetchConcurrencyChunksInFlight() {
+	var inFlight, peak int
+	var mu sync.Mutex
+	s.env.OnActivity(FetchActivityName, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, req FetchRequest) (FetchResult, error) {
+			mu.Lock()
+			inFlight++
+			peak = max(peak, inFlight)
+			mu.Unlock()
+			time.Sleep(5 * time.Millisecond)
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+			return FetchResult{StoredComplete: len(req.Conversations), Requests: 1}, nil
+		})
+	summary := s.run(IngestInput{Conversations: refs(40), Options: Options{FetchBatchSize: 1, FetchConcurrency: 3}})
+	s.Equal(40, summary.StoredComplete)
+	s.LessOrEqual(peak, 3)
+}
+
+func (s *ingestSuite) TestHonoursRetryAfterOn429() {
+	f := s.fake()
+	f.rateLimitFirst, f.retryAfter = 1, 42*time.Second
+	start := s.env.Now()
+	summary := s.run(IngestInput{Conversations: refs(5)})
+	s.Equal(5, summary.StoredComplete)
+	s.Require().Len(f.calls, 2)
+	s.Equal(42*time.Second, f.calls[1].at.Sub(f.calls[0].at), "the retry waits exactly Retry-After")
+	s.Equal(start, f.calls[0].at)
+}
+
+func (s *ingestSuite) TestPollsConversationsThatAreNotReadyAndStoresThemWhenComplete() {
+	f := s.fake()
+	all := refs(3)
+	start := s.env.Now()
+	f.readyAt[all[1].ID] = start.Add(30 * time.Second)   // absent at first
+	f.endedAt[all[2].ID] = start.Add(100 * time.Second)  // present without conversationEnd
+	summary := s.run(IngestInput{Conversations: all, Options: Options{ReadyPollInterval: time.Minute}})
+	s.Equal(Summary{Received: 3, StoredComplete: 3, GenesysRequests: 3, Runs: 1}, summary)
+	// Round 1 at 0s fetches all three; round 2 at 60s finds #1 ready and #2
+	// still open; round 3 at 60s+90s finds #2 complete.
+	s.Require().Len(f.calls, 3)
+	s.Equal(60*time.Second, f.calls[1].at.Sub(start))
+	s.Len(f.calls[1].req.Conversations, 2)
+	s.Equal(150*time.Second, f.calls[2].at.Sub(start))
+	s.Equal([]ConversationRef{all[2]}, f.calls[2].req.Conversations)
+}
+
+func (s *ingestSuite) TestStoresIncompleteAtReadyTimeoutAndFailsWhatNeverAppeared() {
+	f := s.fake()
+	all := refs(3)
+	start := s.env.Now()
+	f.endedAt[all[0].ID] = start.Add(24 * time.Hour) // wrap-up never ends in time
+	f.readyAt[all[1].ID] = start.Add(24 * time.Hour) // never appears
+	summary := s.run(IngestInput{Conversations: all, Options: Options{ReadyPollInterval: time.Minute, ReadyTimeout: 30 * time.Minute}})
+	s.Equal(1, summary.StoredComplete)
+	s.Equal(1, summary.StoredIncomplete)
+	s.Equal(1, summary.Failed)
+	s.Require().Len(summary.Failures, 1)
+	s.Equal(all[1].ID, summary.Failures[0].ConversationID)
+	s.Contains(summary.Failures[0].Reason, "READY_TIMEOUT")
+	last := f.calls[len(f.calls)-1]
+	s.True(last.req.StoreIncomplete)
+	s.Equal(30*time.Minute, last.at.Sub(start), "the last poll happens at the deadline")
+	for i := 1; i < len(f.calls); i++ {
+		s.GreaterOrEqual(f.calls[i].at.Sub(f.calls[i-1].at), time.Minute, "polls never come faster than READY_POLL_INTERVAL")
+	}
+}
+
+func (s *ingestSuite) TestBadRequestIsIsolatedToTheConversationThatCausedIt() {
+	f := s.fake()
+	all := refs(8)
+	f.badRequest[all[5].ID] = true
+	summary := s.run(IngestInput{Conversations: all})
+	s.Equal(7, summary.StoredComplete)
+	s.Equal(1, summary.Failed)
+	s.Equal(all[5].ID, summary.Failures[0].ConversationID)
+	s.Contains(summary.Failures[0].Reason, "400")
+}
+
+func (s *ingestSuite) TestPermanentRefusalFailsOnlyItsChunk() {
+	f := s.fake()
+	all := refs(4)
+	f.forbidden[all[0].ID] = true
+	summary := s.run(IngestInput{Conversations: all, Options: Options{FetchBatchSize: 2}})
+	s.Equal(2, summary.StoredComplete)
+	s.Equal(2, summary.Failed)
+	s.Equal([]string{all[0].ID, all[1].ID}, []string{summary.Failures[0].ConversationID, summary.Failures[1].ConversationID})
+}
+
+func (s *ingestSuite) TestTransientErrorsAreRetriedThenReportedNotRetriedForever() {
+	calls := 0
+	s.env.OnActivity(FetchActivityName, mock.Anything, mock.Anything).Return(
+		func(context.Context, FetchRequest) (FetchResult, error) {
+			calls++
+			return FetchResult{}, temporal.NewApplicationError("503 service.unavailable", ErrTypeUnavailable)
+		})
+	summary := s.run(IngestInput{Conversations: refs(3)})
+	s.Equal(fetchMaxAttempts, calls)
+	s.Equal(3, summary.Failed)
+	s.Contains(summary.Failures[0].Reason, "service.unavailable")
+}
+
+func (s *ingestSuite) TestInvalidAndRepeatedIDsNeverReachGenesys() {
+	f := s.fake()
+	in := append(refs(2), ConversationRef{ID: "'; DROP TABLE x;--"}, refs(1)[0])
+	summary := s.run(IngestInput{Conversations: in})
+	s.Equal(3, summary.Received)
+	s.Equal(2, summary.StoredComplete)
+	s.Equal(1, summary.Failed)
+	s.Require().Len(f.calls, 1)
+	s.Len(f.calls[0].req.Conversations, 2)
+}
+
+func (s *ingestSuite) TestProgressQuery() {
+	f := s.fake()
+	all := refs(2)
+	f.readyAt[all[0].ID] = s.env.Now().Add(time.Hour)
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(ProgressQuery)
+		s.Require().NoError(err)
+		var p Progress
+		s.Require().NoError(v.Get(&p))
+		s.Equal(1, p.Summary.StoredComplete)
+		s.Equal(1, p.Waiting)
+		s.Equal(1, p.Pending)
+	}, 30*time.Second)
+	s.run(IngestInput{Conversations: all})
+}
+
+func TestTenThousandConversationsStayInsideTemporalLimits(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var calls int
+	env.RegisterActivityWithOptions(func(_ context.Context, req FetchRequest) (FetchResult, error) {
+		calls++
+		return FetchResult{StoredComplete: len(req.Conversations), Requests: 1}, nil
+	}, activity.RegisterOptions{Name: FetchActivityName})
+	env.ExecuteWorkflow(IngestConversations, IngestInput{Conversations: refs(10000)})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var summary Summary
+	require.NoError(t, env.GetWorkflowResult(&summary))
+	assert.Equal(t, 10000, summary.StoredComplete)
+	assert.Equal(t, 100, calls)
+	assert.Equal(t, 100, summary.GenesysRequests)
+}
+
+func TestNextPollGrowsAndStopsAtTheDeadline(t *testing.T) {
+	start := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	deadline := start.Add(2 * time.Hour)
+	var got []time.Duration
+	for poll := 1; poll <= 8; poll++ {
+		got = append(got, nextPoll(start, deadline, time.Minute, poll).Sub(start))
+	}
+	assert.Equal(t, []time.Duration{
+		60 * time.Second, 90 * time.Second, 135 * time.Second, 202500 * time.Millisecond,
+		303750 * time.Millisecond, 455625 * time.Millisecond, 10 * time.Minute, 10 * time.Minute,
+	}, got)
+	assert.Equal(t, deadline, nextPoll(deadline.Add(-time.Second), deadline, time.Minute, 1))
+}
+
+func TestContinuesAsNewWhenSuggestedAndCarriesProgress(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	all := refs(10)
+	notReadyOnce := map[string]bool{all[0].ID: true}
+
+	first := s.NewTestWorkflowEnvironment()
+	calls := 0
+	first.RegisterActivityWithOptions(func(_ context.Context, req FetchRequest) (FetchResult, error) {
+		calls++
+		if calls == 3 {
+			first.SetContinueAsNewSuggested(true)
+		}
+		res := FetchResult{Requests: 1}
+		for _, c := range req.Conversations {
+			if notReadyOnce[c.ID] {
+				delete(notReadyOnce, c.ID)
+				res.NotReady = append(res.NotReady, c.ID)
+				continue
+			}
+			res.StoredComplete++
+		}
+		return res, nil
+	}, activity.RegisterOptions{Name: FetchActivityName})
+	first.ExecuteWorkflow(IngestConversations, IngestInput{BatchID: "b1", Conversations: all, Options: Options{FetchBatchSize: 1, FetchConcurrency: 1}})
+
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(first.GetWorkflowError(), &can), "want continue-as-new, got %v", first.GetWorkflowError())
+	var next IngestInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	assert.Equal(t, "b1", next.BatchID)
+	assert.Len(t, next.Conversations, 7, "the three dispatched chunks are done; seven remain")
+	require.NotNil(t, next.Carry)
+	assert.Equal(t, []ConversationRef{all[0]}, next.Carry.Waiting)
+	assert.Equal(t, 2, next.Carry.Summary.StoredComplete)
+	assert.Equal(t, 10, next.Carry.Summary.Received)
+
+	second := s.NewTestWorkflowEnvironment()
+	second.RegisterActivityWithOptions(func(_ context.Context, req FetchRequest) (FetchResult, error) {
+		return FetchResult{StoredComplete: len(req.Conversations), Requests: 1}, nil
+	}, activity.RegisterOptions{Name: FetchActivityName})
+	second.ExecuteWorkflow(IngestConversations, next)
+	require.NoError(t, second.GetWorkflowError())
+	var summary Summary
+	require.NoError(t, second.GetWorkflowResult(&summary))
+	assert.Equal(t, Summary{Received: 10, StoredComplete: 10, GenesysRequests: 11, Runs: 2}, summary)
+}
