@@ -1,0 +1,91 @@
+package simulator
+
+// Wire types of the analytics conversation-details API. Field order follows
+// the fixtures in shared/fixtures/analytics so serialized records read like
+// the real thing; timestamps are pre-formatted strings because Genesys always
+// sends exactly three fractional digits, which time.Time's JSON form does not.
+
+// AnalyticsConversation is one conversation as the details endpoints return it.
+type AnalyticsConversation struct {
+	ConversationID               string        `json:"conversationId"`
+	ConversationStart            string        `json:"conversationStart"`
+	ConversationEnd              string        `json:"conversationEnd,omitempty"`
+	OriginatingDirection         string        `json:"originatingDirection"`
+	DivisionIDs                  []string      `json:"divisionIds"`
+	MediaStatsMinConversationMos float64       `json:"mediaStatsMinConversationMos,omitempty"`
+	Participants                 []Participant `json:"participants"`
+}
+
+// Participant is one party of a conversation (customer, ivr, acd, agent).
+type Participant struct {
+	ParticipantID   string    `json:"participantId"`
+	ParticipantName string    `json:"participantName,omitempty"`
+	Purpose         string    `json:"purpose"`
+	UserID          string    `json:"userId,omitempty"`
+	Sessions        []Session `json:"sessions"`
+}
+
+// Session is one media session of a participant.
+type Session struct {
+	SessionID        string    `json:"sessionId"`
+	MediaType        string    `json:"mediaType"`
+	Direction        string    `json:"direction"`
+	MessageType      string    `json:"messageType,omitempty"`
+	Ani              string    `json:"ani,omitempty"`
+	Dnis             string    `json:"dnis,omitempty"`
+	AddressFrom      string    `json:"addressFrom,omitempty"`
+	AddressTo        string    `json:"addressTo,omitempty"`
+	CallbackUserName string    `json:"callbackUserName,omitempty"`
+	CallbackNumbers  []string  `json:"callbackNumbers,omitempty"`
+	Provider         string    `json:"provider"`
+	Metrics          []Metric  `json:"metrics"`
+	Segments         []Segment `json:"segments"`
+}
+
+// Metric is a session metric; t* values are milliseconds.
+type Metric struct {
+	Name     string `json:"name"`
+	Value    int64  `json:"value"`
+	EmitDate string `json:"emitDate"`
+}
+
+// Segment is a contiguous period of one state (alert, interact, hold, wrapup...).
+type Segment struct {
+	SegmentType    string `json:"segmentType"`
+	SegmentStart   string `json:"segmentStart"`
+	SegmentEnd     string `json:"segmentEnd"`
+	QueueID        string `json:"queueId,omitempty"`
+	WrapUpCode     string `json:"wrapUpCode,omitempty"`
+	DisconnectType string `json:"disconnectType,omitempty"`
+}
+
+// withoutWrapUp returns the record as the API shows it between the customer
+// hanging up and the end of after-call work: no conversationEnd, no wrap-up
+// segments and no tAcw/tHandle metrics. The receiver is not modified.
+func (c AnalyticsConversation) withoutWrapUp() AnalyticsConversation {
+	out := c
+	out.ConversationEnd = ""
+	out.Participants = make([]Participant, len(c.Participants))
+	for pi, p := range c.Participants {
+		sessions := make([]Session, len(p.Sessions))
+		for si, s := range p.Sessions {
+			s.Metrics = filter(s.Metrics, func(m Metric) bool { return m.Name != "tAcw" && m.Name != "tHandle" })
+			s.Segments = filter(s.Segments, func(g Segment) bool { return g.SegmentType != "wrapup" })
+			sessions[si] = s
+		}
+		p.Sessions = sessions
+		out.Participants[pi] = p
+	}
+	return out
+}
+
+// filter returns a new slice; the input is shared with the complete record.
+func filter[T any](in []T, keep func(T) bool) []T {
+	out := make([]T, 0, len(in))
+	for _, v := range in {
+		if keep(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
