@@ -82,3 +82,5 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )
+
+tool go.temporal.io/sdk/contrib/tools/workflowcheck

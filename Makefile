@@ -1,0 +1,49 @@
+# genesys-ingest: the two commands are `make demo` and `make test`.
+# Everything this installs goes into the checkout (.tools, node_modules,
+# .local); nothing is installed globally.
+
+TOOLS_BIN := $(CURDIR)/.tools/bin
+export PATH := $(TOOLS_BIN):$(PATH)
+GO ?= go
+DEVSTACK := $(GO) run ./devstack/cmd/devstack
+
+.PHONY: help demo test up down tools build unit integration lint workflowcheck
+
+help:
+	@echo "make demo         start the local stack and run a few hundred conversations through it"
+	@echo "make test         every test: unit, integration (real Temporal, dynalite, Lambda emulator, simulator), checks"
+	@echo "make up / down    start / stop the local stack (Temporal UI on http://127.0.0.1:8233)"
+	@echo "make lambda       dist/forwarder.zip for AWS Lambda (arm64)"
+	@echo "make worker       dist/worker-linux-arm64 for ECS Fargate"
+	@echo "make bench        throughput against the reference design"
+
+## The main job: the local stack plus a run of simulated conversations.
+demo:
+	$(DEVSTACK) demo
+
+up:
+	$(DEVSTACK) up
+
+down:
+	$(DEVSTACK) down
+
+## Third-party tools (Temporal CLI, Lambda emulator, dynalite, workflowcheck).
+tools:
+	$(DEVSTACK) tools
+
+build:
+	$(DEVSTACK) build
+
+## Every test. Integration tests start their own services on free ports.
+test: tools lint
+	$(GO) test -count=1 -timeout 30m ./...
+
+lint: workflowcheck
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# Determinism check of the workflow code.
+workflowcheck:
+	$(GO) tool workflowcheck ./workflows/...
+
+include deployments/deployments.mk

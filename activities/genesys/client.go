@@ -1,0 +1,240 @@
+package genesys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+const (
+	defaultTimeout   = 30 * time.Second
+	defaultUserAgent = "genesys-ingest"
+	// A multi-get of 100 finished conversations is a few megabytes; the
+	// limit only exists so a misbehaving server cannot exhaust memory.
+	defaultMaxBody = 64 << 20
+)
+
+// Observer is called once after every HTTP request the client makes,
+// including token requests. endpoint is a route template such as
+// "GET /api/v2/analytics/conversations/{conversationId}/details" so it is
+// safe as a metric label; status is 0 when no response arrived. It is called
+// from many goroutines at once and must not block.
+type Observer func(endpoint string, status int, elapsed time.Duration)
+
+// Config configures a Client. ResolveRegion produces both base URLs.
+type Config struct {
+	APIBaseURL   string // e.g. https://api.mypurecloud.com
+	LoginBaseURL string // e.g. https://login.mypurecloud.com
+	ClientID     string
+	ClientSecret Secret
+	// Timeout bounds each HTTP request, body included; 0 means 30s. The
+	// caller's context can only shorten it.
+	Timeout   time.Duration
+	UserAgent string   // optional
+	Observer  Observer // optional
+}
+
+// Client talks to one Genesys Cloud org with one OAuth client. It is safe
+// for concurrent use and is meant to be shared by every activity in a
+// worker, so that they all share one token and one connection pool.
+type Client struct {
+	http      *http.Client
+	apiBase   string
+	loginBase string
+	clientID  string
+	secret    Secret
+	timeout   time.Duration
+	userAgent string
+	observer  Observer
+	maxBody   int64
+	now       func() time.Time
+
+	mu     sync.Mutex
+	token  accessToken
+	flight singleflight.Group
+}
+
+// New validates cfg, reporting every problem at once, and builds a Client.
+// It makes no request: credentials are first checked by the first fetch.
+func New(cfg Config) (*Client, error) {
+	apiBase, loginBase, err := validate(cfg)
+	if err != nil {
+		return nil, err
+	}
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = defaultTimeout
+	}
+	userAgent := cfg.UserAgent
+	if userAgent == "" {
+		userAgent = defaultUserAgent
+	}
+	return &Client{
+		http:      &http.Client{Transport: newTransport()},
+		apiBase:   apiBase,
+		loginBase: loginBase,
+		clientID:  cfg.ClientID,
+		secret:    cfg.ClientSecret,
+		timeout:   timeout,
+		userAgent: userAgent,
+		observer:  cfg.Observer,
+		maxBody:   defaultMaxBody,
+		now:       time.Now,
+	}, nil
+}
+
+func validate(cfg Config) (apiBase, loginBase string, err error) {
+	var problems []string
+	apiBase, err = baseURL(cfg.APIBaseURL)
+	if err != nil {
+		problems = append(problems, "APIBaseURL "+err.Error())
+	}
+	loginBase, err = baseURL(cfg.LoginBaseURL)
+	if err != nil {
+		problems = append(problems, "LoginBaseURL "+err.Error())
+	}
+	if strings.TrimSpace(cfg.ClientID) == "" {
+		problems = append(problems, "ClientID is empty")
+	}
+	if strings.TrimSpace(cfg.ClientSecret.Reveal()) == "" {
+		problems = append(problems, "ClientSecret is empty")
+	}
+	if cfg.Timeout < 0 {
+		problems = append(problems, fmt.Sprintf("Timeout %s is negative", cfg.Timeout))
+	}
+	if len(problems) > 0 {
+		return "", "", fmt.Errorf("genesys: invalid config: %s", strings.Join(problems, "; "))
+	}
+	return apiBase, loginBase, nil
+}
+
+// baseURL accepts only scheme://host[:port] so that a base URL pasted with a
+// path (".../api/v2") fails here instead of as 404s, which FetchConversations
+// would read as "conversation not found yet".
+func baseURL(raw string) (string, error) {
+	if raw == "" {
+		return "", errors.New("is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("is not a URL: %w", err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return "", fmt.Errorf("%q: scheme must be https", raw)
+	}
+	if u.Host == "" || u.User != nil || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q: want scheme://host only, e.g. https://api.mypurecloud.com", raw)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// newTransport sizes the idle pool for ~50 concurrent activities against a
+// single host; the default of 2 idle connections per host would make most of
+// them pay a fresh TLS handshake on every call.
+func newTransport() *http.Transport {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   64,
+	}
+}
+
+// Format prints only non-secret settings for every verb; without it, %+v
+// and %#v would walk the unexported fields and print the secret and token.
+func (c *Client) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "genesys.Client{APIBaseURL:%q, LoginBaseURL:%q, ClientID:%q}", c.apiBase, c.loginBase, c.clientID)
+}
+
+// call describes one HTTP request. endpoint names it in errors, route in
+// metrics (route has ids replaced by placeholders).
+type call struct {
+	method, url, endpoint, route string
+	authorization                Secret
+	form                         string
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends one request under its own timeout and reads the whole body before
+// that timeout is released.
+func (c *Client) do(ctx context.Context, k call) (*response, error) {
+	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	start := time.Now()
+	resp, err := c.send(reqCtx, k)
+	status := 0
+	if resp != nil {
+		status = resp.status
+	}
+	if c.observer != nil {
+		c.observer(k.route, status, time.Since(start))
+	}
+	if err != nil {
+		return nil, c.transportError(ctx, reqCtx, k.endpoint, err)
+	}
+	return resp, nil
+}
+
+func (c *Client) send(ctx context.Context, k call) (*response, error) {
+	var body io.Reader
+	if k.form != "" {
+		body = strings.NewReader(k.form)
+	}
+	req, err := http.NewRequestWithContext(ctx, k.method, k.url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Authorization", k.authorization.Reveal())
+	if k.form != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	r := &response{status: resp.StatusCode, header: resp.Header, body: data}
+	switch {
+	case err != nil:
+		return r, fmt.Errorf("reading %d response: %w", resp.StatusCode, err)
+	case int64(len(data)) > c.maxBody:
+		return r, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, c.maxBody)
+	}
+	return r, nil
+}
+
+// transportError tells apart the caller giving up (wrapping ctx.Err() so
+// the caller can recognise its own cancellation) from this request's
+// timeout and from network failures, all of which are transient.
+func (c *Client) transportError(ctx, reqCtx context.Context, endpoint string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("genesys: %s: %w", endpoint, ctxErr)
+	}
+	if reqCtx.Err() != nil {
+		return fmt.Errorf("genesys: %s: no complete response within %s: %w", endpoint, c.timeout, err)
+	}
+	return fmt.Errorf("genesys: %s: %w", endpoint, err)
+}

@@ -1,0 +1,141 @@
+// Command worker runs the ingestion workflow and its Genesys fetch activities.
+// It only wires things together: configuration, logging, metrics, the
+// Temporal client, the Genesys client, the DynamoDB table and two Temporal
+// workers (one per task queue).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"go.uber.org/zap"
+
+	"github.com/genesys-ingest/genesys-ingest/activities"
+	"github.com/genesys-ingest/genesys-ingest/activities/genesys"
+	"github.com/genesys-ingest/genesys-ingest/activities/store"
+	"github.com/genesys-ingest/genesys-ingest/config"
+	"github.com/genesys-ingest/genesys-ingest/telemetry"
+	"github.com/genesys-ingest/genesys-ingest/workflows"
+)
+
+func main() {
+	createTable := flag.Bool("create-table", false, "create the DynamoDB table if it does not exist (local stacks; in AWS, Terraform creates it)")
+	flag.Parse()
+	if err := run(*createTable); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(createTable bool) error {
+	cfg, err := config.LoadWorker(config.OSLookup)
+	if err != nil {
+		return err
+	}
+	logger, err := telemetry.NewLogger(cfg.Log.Format, cfg.Log.Level)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+	metrics, err := telemetry.NewMetrics(logger)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	temporalOpts, err := config.TemporalClientOptions()
+	if err != nil {
+		return err
+	}
+	temporalOpts.Logger = telemetry.TemporalLogger(logger)
+	temporalOpts.MetricsHandler = metrics.Handler()
+	temporal, err := client.DialContext(ctx, temporalOpts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", temporalOpts.HostPort, err)
+	}
+	defer temporal.Close()
+
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("aws config: %w", err)
+	}
+	table := store.NewTable(dynamodb.NewFromConfig(awsCfg), cfg.Store)
+	if createTable {
+		if err := table.CreateTable(ctx); err != nil {
+			return err
+		}
+		logger.Info("table ready", zap.String("table", table.Name()))
+	}
+	genesysClient, err := genesys.New(cfg.Genesys)
+	if err != nil {
+		return err
+	}
+	fetcher := &activities.Fetcher{Genesys: genesysClient, Store: table}
+
+	workflowWorker := worker.New(temporal, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.StopTimeout})
+	workflowWorker.RegisterWorkflowWithOptions(workflows.IngestConversations, workflow.RegisterOptions{Name: workflows.IngestWorkflowName})
+
+	fetchWorker := worker.New(temporal, cfg.GenesysTaskQueue, worker.Options{
+		// Enforced by the server for the whole queue, so every worker in the
+		// fleet together stays inside one OAuth client's request budget.
+		TaskQueueActivitiesPerSecond:       cfg.GenesysRequestsPerSecond,
+		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentFetches,
+		WorkerStopTimeout:                  cfg.StopTimeout,
+	})
+	fetchWorker.RegisterActivityWithOptions(fetcher.FetchAndStoreConversations, activity.RegisterOptions{Name: workflows.FetchActivityName})
+
+	for _, w := range []worker.Worker{workflowWorker, fetchWorker} {
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+	}
+	// Served once the workers run, so /healthz answering means ready.
+	metricsServer := serveMetrics(cfg.MetricsAddress, metrics, logger)
+	logger.Info("worker started",
+		zap.String("taskQueue", cfg.TaskQueue), zap.String("genesysTaskQueue", cfg.GenesysTaskQueue),
+		zap.Float64("genesysRequestsPerSecond", cfg.GenesysRequestsPerSecond),
+		zap.String("genesysAPI", cfg.Genesys.APIBaseURL), zap.String("table", table.Name()))
+
+	<-worker.InterruptCh()
+	logger.Info("stopping: finishing running activities", zap.Duration("stopTimeout", cfg.StopTimeout))
+	fetchWorker.Stop()
+	workflowWorker.Stop()
+	if metricsServer != nil {
+		shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		_ = metricsServer.Shutdown(shutdownCtx)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// serveMetrics exposes /metrics (Prometheus) and /healthz; an empty address
+// disables it.
+func serveMetrics(addr string, metrics *telemetry.Metrics, logger *zap.Logger) *http.Server {
+	if addr == "" {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", metrics.HTTPHandler())
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	server := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := server.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics server stopped", zap.String("address", addr), zap.Error(err))
+		}
+	}()
+	return server
+}
