@@ -130,14 +130,21 @@ func classify(err error) error {
 	var apiErr *genesys.APIError
 	var tokenErr *genesys.TokenError
 	switch {
+	case errors.Is(err, genesys.ErrResponseTooLarge):
+		// Only fewer ids per request can help: the workflow splits the chunk.
+		return temporal.NewApplicationErrorWithOptions(err.Error(), workflows.ErrTypeBadRequest,
+			temporal.ApplicationErrorOptions{NonRetryable: true})
+	case errors.Is(err, genesys.ErrMalformedResponse):
+		return temporal.NewApplicationErrorWithOptions(err.Error(), workflows.ErrTypeMalformed,
+			temporal.ApplicationErrorOptions{})
 	case errors.As(err, &apiErr):
 		switch {
 		case apiErr.Status == 429:
 			return temporal.NewApplicationErrorWithOptions(apiErr.Error(), workflows.ErrTypeRateLimited,
 				temporal.ApplicationErrorOptions{NextRetryDelay: apiErr.RetryAfter})
 		case apiErr.Retryable():
-			var delay time.Duration
-			if apiErr.Code == "request.timeout" {
+			delay := apiErr.RetryAfter
+			if apiErr.Code == "request.timeout" && delay == 0 {
 				delay = requestTimeoutRetryDelay
 			}
 			return temporal.NewApplicationErrorWithOptions(apiErr.Error(), workflows.ErrTypeUnavailable,
@@ -156,9 +163,6 @@ func classify(err error) error {
 		}
 		return temporal.NewApplicationErrorWithOptions(tokenErr.Error(), workflows.ErrTypeRejected,
 			temporal.ApplicationErrorOptions{NonRetryable: true})
-	case errors.Is(err, genesys.ErrMalformedResponse):
-		return temporal.NewApplicationErrorWithOptions(err.Error(), workflows.ErrTypeMalformed,
-			temporal.ApplicationErrorOptions{})
 	}
 	// Connection errors and timeouts: retry with the policy's backoff.
 	return err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -26,6 +27,7 @@ import (
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/config"
 	"github.com/genesys-ingest/genesys-ingest/telemetry"
+	"github.com/genesys-ingest/genesys-ingest/worker/backlog"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
 
@@ -102,6 +104,15 @@ func run(createTable bool) error {
 			return fmt.Errorf("start worker: %w", err)
 		}
 	}
+	if cfg.BacklogMetricNamespace != "" {
+		publisher := backlog.New(backlog.Config{
+			Namespace:       temporalOpts.Namespace,
+			TaskQueues:      []string{cfg.TaskQueue, cfg.GenesysTaskQueue},
+			MetricNamespace: cfg.BacklogMetricNamespace,
+			Interval:        cfg.BacklogMetricInterval,
+		}, temporal.WorkflowService(), cloudwatch.NewFromConfig(awsCfg), logger)
+		go func() { _ = publisher.Run(ctx) }()
+	}
 	// Served once the workers run, so /healthz answering means ready.
 	metricsServer := serveMetrics(cfg.MetricsAddress, metrics, logger)
 	logger.Info("worker started",
@@ -110,6 +121,7 @@ func run(createTable bool) error {
 		zap.String("genesysAPI", cfg.Genesys.APIBaseURL), zap.String("table", table.Name()))
 
 	<-worker.InterruptCh()
+	cancel()
 	logger.Info("stopping: finishing running activities", zap.Duration("stopTimeout", cfg.StopTimeout))
 	fetchWorker.Stop()
 	workflowWorker.Stop()

@@ -38,6 +38,8 @@ var fetchRetry = &temporal.RetryPolicy{
 func IngestConversations(ctx workflow.Context, in IngestInput) (Summary, error) {
 	w, err := newIngestion(ctx, in)
 	if err != nil {
+		// The deployment's workflow-failure alarm counts this log line.
+		workflow.GetLogger(ctx).Error("workflow failed", "batchId", in.BatchID, "error", err)
 		return Summary{}, err
 	}
 	return w.run(ctx)
@@ -185,7 +187,7 @@ func (w *ingestion) record(refs []ConversationRef, res FetchResult, err error, f
 			half := len(refs) / 2
 			return [][]ConversationRef{refs[:half], refs[half:]}
 		}
-		if isApp && appErr.NonRetryable() || isApp && contains(fetchRetry.NonRetryableErrorTypes, appErr.Type()) {
+		if isApp && (appErr.NonRetryable() || contains(fetchRetry.NonRetryableErrorTypes, appErr.Type())) {
 			w.summary.GenesysRequests++
 		} else {
 			w.summary.GenesysRequests += fetchMaxAttempts

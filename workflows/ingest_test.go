@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 )
@@ -166,8 +166,8 @@ func (s *ingestSuite) TestPollsConversationsThatAreNotReadyAndStoresThemWhenComp
 	f := s.fake()
 	all := refs(3)
 	start := s.env.Now()
-	f.readyAt[all[1].ID] = start.Add(30 * time.Second)   // absent at first
-	f.endedAt[all[2].ID] = start.Add(100 * time.Second)  // present without conversationEnd
+	f.readyAt[all[1].ID] = start.Add(30 * time.Second)  // absent at first
+	f.endedAt[all[2].ID] = start.Add(100 * time.Second) // present without conversationEnd
 	summary := s.run(IngestInput{Conversations: all, Options: Options{ReadyPollInterval: time.Minute}})
 	s.Equal(Summary{Received: 3, StoredComplete: 3, GenesysRequests: 3, Runs: 1}, summary)
 	// Round 1 at 0s fetches all three; round 2 at 60s finds #1 ready and #2

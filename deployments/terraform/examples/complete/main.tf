@@ -1,0 +1,56 @@
+# A complete genesys-ingest deployment: the module plus an SNS topic for its
+# alarms. Run from this directory after `make lambda` and pushing the worker
+# image (see deployments/README.md).
+
+locals {
+  # lambda_zip_path is relative to the repository root unless absolute.
+  repository_root = abspath("${path.module}/../../../..")
+  lambda_zip_path = startswith(var.lambda_zip_path, "/") ? var.lambda_zip_path : "${local.repository_root}/${var.lambda_zip_path}"
+}
+
+resource "aws_sns_topic" "alarms" {
+  name = "${var.name}-alarms"
+  # SNS-managed encryption of the alarm notifications.
+  kms_master_key_id = "alias/aws/sns"
+}
+
+resource "aws_sns_topic_subscription" "alarms_email" {
+  for_each = toset(var.alarm_emails)
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+module "genesys_ingest" {
+  source = "../../modules/genesys-ingest"
+
+  name = var.name
+
+  # Genesys Cloud
+  genesys_org_id              = var.genesys_org_id
+  genesys_event_source_suffix = var.genesys_event_source_suffix
+  existing_event_bus_name     = var.existing_event_bus_name
+  event_detail_types          = var.event_detail_types
+  genesys_region              = var.genesys_region
+
+  # Temporal
+  temporal_address   = var.temporal_address
+  temporal_namespace = var.temporal_namespace
+  temporal_auth_mode = var.temporal_auth_mode
+
+  # Forwarder
+  lambda_zip_path = local.lambda_zip_path
+
+  # Worker
+  vpc_id             = var.vpc_id
+  private_subnet_ids = var.private_subnet_ids
+  worker_image       = var.worker_image
+  worker_min_count   = var.worker_min_count
+  worker_max_count   = var.worker_max_count
+
+  dynamodb_table_name          = var.dynamodb_table_name
+  dynamodb_deletion_protection = var.dynamodb_deletion_protection
+
+  alarm_sns_topic_arn = aws_sns_topic.alarms.arn
+}

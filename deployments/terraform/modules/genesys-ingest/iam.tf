@@ -1,0 +1,272 @@
+# One role per component, inline policies only, each statement naming the
+# actions it needs on the ARNs it needs. The Go tests in deployments/ reject a
+# wildcard action, and a "*" resource except for the two actions that AWS does
+# not authorize per resource (documented where they are used).
+
+# ---------------------------------------------------------------------------
+# Forwarder Lambda
+# ---------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    sid     = "LambdaAssume"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  name               = "${var.name}-forwarder"
+  description        = "genesys-ingest forwarder Lambda"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "lambda" {
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda.arn}:log-stream:*"]
+  }
+
+  statement {
+    sid = "ConsumeEventsQueue"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+    ]
+    resources = [aws_sqs_queue.events.arn]
+  }
+
+  # The Temporal secret only (the API key, or the mTLS pair); never the
+  # Genesys client secret.
+  dynamic "statement" {
+    for_each = local.temporal_needs_secret ? [local.temporal_secret_arn] : []
+
+    content {
+      sid       = "ReadTemporalSecret"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.sqs_kms_key_arn == null ? [] : [var.sqs_kms_key_arn]
+
+    content {
+      sid       = "DecryptQueueMessages"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.secrets_kms_key_arn != null && local.temporal_needs_secret ? [var.secrets_kms_key_arn] : []
+
+    content {
+      sid       = "DecryptTemporalSecret"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  name   = "forwarder"
+  role   = aws_iam_role.lambda.id
+  policy = data.aws_iam_policy_document.lambda.json
+}
+
+# ---------------------------------------------------------------------------
+# ECS task execution role: pull the image, write logs, inject secrets
+# ---------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    sid     = "EcsTasksAssume"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    # Confused-deputy protection: only ECS acting for this account.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "ecs_execution" {
+  name               = "${var.name}-worker-execution"
+  description        = "genesys-ingest worker: ECS task execution (image pull, logs, secrets)"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "ecs_execution" {
+  statement {
+    sid       = "WriteWorkerLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.worker.arn}:log-stream:*"]
+  }
+
+  statement {
+    sid       = "ReadWorkerSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = local.worker_secret_arns
+  }
+
+  dynamic "statement" {
+    for_each = local.worker_ecr_repository_arn == null ? [] : [local.worker_ecr_repository_arn]
+
+    content {
+      sid = "PullWorkerImage"
+      actions = [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+      ]
+      resources = [statement.value]
+    }
+  }
+
+  # ecr:GetAuthorizationToken is account-wide: AWS supports no resource-level
+  # permission for it (Service Authorization Reference, Amazon ECR), so the
+  # resource must be "*". The token only lets the role call the registry;
+  # which repository it may pull from is limited by PullWorkerImage above.
+  dynamic "statement" {
+    for_each = local.worker_ecr_repository_arn == null ? [] : ["ecr"]
+
+    content {
+      sid       = "EcrAuthorizationToken"
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.secrets_kms_key_arn == null ? [] : [var.secrets_kms_key_arn]
+
+    content {
+      sid       = "DecryptWorkerSecrets"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "ecs_execution" {
+  name   = "worker-execution"
+  role   = aws_iam_role.ecs_execution.id
+  policy = data.aws_iam_policy_document.ecs_execution.json
+}
+
+# ---------------------------------------------------------------------------
+# ECS task role: what the worker process itself may do
+# ---------------------------------------------------------------------------
+
+resource "aws_iam_role" "ecs_task" {
+  name               = "${var.name}-worker-task"
+  description        = "genesys-ingest worker: DynamoDB writes and the backlog metric"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "ecs_task" {
+  statement {
+    sid = "ConversationsTable"
+    actions = [
+      "dynamodb:DescribeTable",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ]
+    resources = [aws_dynamodb_table.conversations.arn]
+  }
+
+  # cloudwatch:PutMetricData supports no resource-level permission (Service
+  # Authorization Reference, Amazon CloudWatch: no resource types), so the
+  # resource must be "*". The cloudwatch:namespace condition limits the role
+  # to the one namespace the backlog publisher writes.
+  statement {
+    sid       = "PublishBacklogMetric"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [local.backlog_metric_namespace]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "ecs_task" {
+  name   = "worker-task"
+  role   = aws_iam_role.ecs_task.id
+  policy = data.aws_iam_policy_document.ecs_task.json
+}
+
+# ---------------------------------------------------------------------------
+# Queue policies: only the Genesys rule may send
+# ---------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "events_queue" {
+  statement {
+    sid       = "GenesysRuleSendsEvents"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.events.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.conversations.arn]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "delivery_dlq" {
+  statement {
+    sid       = "GenesysRuleDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.delivery_dlq.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.conversations.arn]
+    }
+  }
+}

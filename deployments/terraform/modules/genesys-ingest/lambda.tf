@@ -1,0 +1,50 @@
+# Forwarder: receives batches of SQS messages (EventBridge envelopes) and
+# starts one Temporal workflow per batch. Built by `make lambda`.
+resource "aws_cloudwatch_log_group" "lambda" {
+  name              = "/aws/lambda/${var.name}-forwarder"
+  retention_in_days = var.log_retention_days
+  tags              = local.tags
+}
+
+resource "aws_lambda_function" "forwarder" {
+  function_name    = "${var.name}-forwarder"
+  description      = "Starts a Temporal workflow per batch of Genesys conversation events"
+  role             = aws_iam_role.lambda.arn
+  runtime          = "provided.al2023"
+  architectures    = ["arm64"]
+  handler          = "bootstrap"
+  filename         = var.lambda_zip_path
+  source_code_hash = filebase64sha256(var.lambda_zip_path)
+  timeout          = var.lambda_timeout_seconds
+  memory_size      = var.lambda_memory_mb
+  tags             = local.tags
+
+  environment {
+    variables = local.lambda_environment
+  }
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.lambda.name
+  }
+
+  depends_on = [
+    aws_cloudwatch_log_group.lambda,
+    aws_iam_role_policy.lambda,
+  ]
+}
+
+resource "aws_lambda_event_source_mapping" "events" {
+  event_source_arn                   = aws_sqs_queue.events.arn
+  function_name                      = aws_lambda_function.forwarder.arn
+  batch_size                         = var.event_source_batch_size
+  maximum_batching_window_in_seconds = var.event_source_maximum_batching_window_seconds
+  # The handler reports the messages it could not handle; only those return
+  # to the queue (and, after sqs_max_receive_count receives, to the DLQ).
+  function_response_types = ["ReportBatchItemFailures"]
+  enabled                 = true
+
+  scaling_config {
+    maximum_concurrency = var.event_source_maximum_concurrency
+  }
+}

@@ -1,0 +1,128 @@
+# genesys-ingest: Genesys Cloud conversation events -> EventBridge partner bus
+# -> rule -> SQS (with DLQs) -> forwarder Lambda (starts Temporal workflows)
+# -> Temporal worker on ECS Fargate -> DynamoDB.
+#
+# Resources are grouped by component: eventbridge.tf, sqs.tf, lambda.tf,
+# dynamodb.tf, ecs.tf, autoscaling.tf, secrets.tf, iam.tf, alarms.tf.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.region
+
+  tags = merge(var.tags, { "genesys-ingest:stack" = var.name })
+
+  # --- EventBridge -----------------------------------------------------------
+  create_event_bus          = var.existing_event_bus_name == null
+  partner_event_source_name = "aws.partner/genesys.com/cloud/${coalesce(var.genesys_org_id, "unset")}/${coalesce(var.genesys_event_source_suffix, "unset")}"
+  # Exact detail-types when given, else one prefix. Two JSON strings: a list
+  # of strings and a list of objects would not unify in a conditional.
+  event_pattern_exact = jsonencode({
+    source        = [{ prefix = "aws.partner/genesys.com" }]
+    "detail-type" = var.event_detail_types
+  })
+  event_pattern_prefix = jsonencode({
+    source        = [{ prefix = "aws.partner/genesys.com" }]
+    "detail-type" = [{ prefix = var.event_detail_type_prefix }]
+  })
+  event_pattern = length(var.event_detail_types) > 0 ? local.event_pattern_exact : local.event_pattern_prefix
+
+  # --- SQS -----------------------------------------------------------------
+  # AWS: the visibility timeout of a Lambda event source queue must be at
+  # least six times the function timeout, plus the batching window.
+  minimum_visibility_timeout_seconds = 6 * var.lambda_timeout_seconds + var.event_source_maximum_batching_window_seconds
+  queue_visibility_timeout_seconds   = coalesce(var.sqs_visibility_timeout_seconds, local.minimum_visibility_timeout_seconds)
+
+  # --- Temporal ------------------------------------------------------------
+  temporal_port         = tonumber(element(split(":", var.temporal_address), length(split(":", var.temporal_address)) - 1))
+  temporal_needs_secret = var.temporal_auth_mode != "none"
+
+  # --- Secrets (ARNs only; values never pass through Terraform) -------------
+  genesys_secret_arn  = var.genesys_secret_arn != null ? var.genesys_secret_arn : one(aws_secretsmanager_secret.genesys[*].arn)
+  temporal_secret_arn = local.temporal_needs_secret ? (var.temporal_secret_arn != null ? var.temporal_secret_arn : one(aws_secretsmanager_secret.temporal[*].arn)) : null
+  worker_secret_arns  = concat([local.genesys_secret_arn], local.temporal_needs_secret ? [local.temporal_secret_arn] : [])
+
+  # --- Metrics ---------------------------------------------------------------
+  # Names published by worker/backlog (backlog.MetricBacklogCount, ...); the
+  # Go tests in deployments/ check that they agree.
+  backlog_metric_namespace = coalesce(var.backlog_metric_namespace, "GenesysIngest/${var.name}")
+  backlog_metric_name      = "ApproximateBacklogCount"
+  backlog_age_metric_name  = "ApproximateBacklogAge"
+  workflow_failure_metric  = "WorkflowFailures"
+
+  # --- Forwarder Lambda environment (no secret values: ARNs only) -----------
+  lambda_environment = merge(
+    {
+      TEMPORAL_ADDRESS    = var.temporal_address
+      TEMPORAL_NAMESPACE  = var.temporal_namespace
+      TEMPORAL_TASK_QUEUE = var.temporal_task_queue
+      GENESYS_TASK_QUEUE  = var.genesys_task_queue
+      FETCH_BATCH_SIZE    = tostring(var.fetch_batch_size)
+      FETCH_CONCURRENCY   = tostring(var.fetch_concurrency)
+      READY_POLL_INTERVAL = var.ready_poll_interval
+      READY_TIMEOUT       = var.ready_timeout
+      LOG_LEVEL           = var.lambda_log_level
+    },
+    # The forwarder reads the secret itself on its first invocation.
+    { for k, v in { TEMPORAL_API_KEY_SECRET_ARN = local.temporal_secret_arn } : k => v if var.temporal_auth_mode == "api_key" },
+    { for k, v in { TEMPORAL_TLS_SECRET_ARN = local.temporal_secret_arn } : k => v if var.temporal_auth_mode == "mtls" },
+  )
+
+  # --- Worker container ----------------------------------------------------
+  worker_container_name = "worker"
+
+  # Plain settings. Credentials are in worker_secrets below and must never be
+  # added here (the Go tests in deployments/ reject secret-looking names).
+  worker_environment = merge(
+    {
+      TEMPORAL_ADDRESS                = var.temporal_address
+      TEMPORAL_NAMESPACE              = var.temporal_namespace
+      TEMPORAL_TASK_QUEUE             = var.temporal_task_queue
+      GENESYS_TASK_QUEUE              = var.genesys_task_queue
+      GENESYS_REGION                  = var.genesys_region
+      GENESYS_REQUESTS_PER_SECOND     = tostring(var.genesys_requests_per_second)
+      FETCH_MAX_CONCURRENT_ACTIVITIES = tostring(var.worker_max_concurrent_fetches)
+      DYNAMODB_TABLE                  = aws_dynamodb_table.conversations.name
+      AWS_REGION                      = local.region
+      WORKER_STOP_TIMEOUT             = "${var.worker_stop_timeout_seconds}s"
+      LOG_FORMAT                      = "json"
+      LOG_LEVEL                       = var.worker_log_level
+      METRICS_ADDRESS                 = var.worker_metrics_address
+      BACKLOG_METRIC_NAMESPACE        = local.backlog_metric_namespace
+      BACKLOG_METRIC_INTERVAL         = "${var.backlog_metric_interval_seconds}s"
+    },
+    { for k, v in { TEMPORAL_TLS = tostring(var.temporal_tls) } : k => v if var.temporal_tls != null },
+  )
+
+  # Secrets Manager JSON keys -> environment variables, injected by ECS at
+  # task start through the execution role (valueFrom "<arn>:<json key>::").
+  worker_secret_keys = merge(
+    {
+      GENESYS_CLIENT_ID     = { arn = local.genesys_secret_arn, key = "client_id" }
+      GENESYS_CLIENT_SECRET = { arn = local.genesys_secret_arn, key = "client_secret" }
+    },
+    { for k, v in { TEMPORAL_API_KEY = { arn = local.temporal_secret_arn, key = "api_key" } } : k => v if var.temporal_auth_mode == "api_key" },
+    {
+      for k, v in {
+        TEMPORAL_TLS_CLIENT_CERT_DATA = { arn = local.temporal_secret_arn, key = "tls_client_cert" }
+        TEMPORAL_TLS_CLIENT_KEY_DATA  = { arn = local.temporal_secret_arn, key = "tls_client_key" }
+      } : k => v if var.temporal_auth_mode == "mtls"
+    },
+  )
+
+  worker_environment_list = [for k in sort(keys(local.worker_environment)) : { name = k, value = local.worker_environment[k] }]
+  worker_secrets_list     = [for k in sort(keys(local.worker_secret_keys)) : { name = k, valueFrom = "${local.worker_secret_keys[k].arn}:${local.worker_secret_keys[k].key}::" }]
+
+  # ECR repository of the worker image, when it is one: the execution role
+  # may pull from that repository only.
+  worker_image_ecr          = try(regex("^(?P<account>[0-9]{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/(?P<repository>[^:@]+)", var.worker_image), null)
+  worker_ecr_repository_arn = local.worker_image_ecr == null ? null : "arn:${local.partition}:ecr:${local.worker_image_ecr.region}:${local.worker_image_ecr.account}:repository/${local.worker_image_ecr.repository}"
+
+  alarm_actions = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
+}

@@ -1,0 +1,104 @@
+output "event_bus_name" {
+  description = "Name of the partner event bus receiving Genesys Cloud events."
+  value       = local.event_bus_name
+}
+
+output "event_rule_arn" {
+  description = "ARN of the rule forwarding conversation events to the queue."
+  value       = aws_cloudwatch_event_rule.conversations.arn
+}
+
+output "queue_url" {
+  description = "URL of the events queue consumed by the forwarder."
+  value       = aws_sqs_queue.events.url
+}
+
+output "queue_arn" {
+  description = "ARN of the events queue consumed by the forwarder."
+  value       = aws_sqs_queue.events.arn
+}
+
+output "events_dlq_arn" {
+  description = "ARN of the DLQ of messages the forwarder failed to process (redrive target of the events queue)."
+  value       = aws_sqs_queue.events_dlq.arn
+}
+
+output "events_dlq_url" {
+  description = "URL of the events DLQ (for inspection and redrive)."
+  value       = aws_sqs_queue.events_dlq.url
+}
+
+output "delivery_dlq_arn" {
+  description = "ARN of the DLQ of events EventBridge could not deliver to the events queue."
+  value       = aws_sqs_queue.delivery_dlq.arn
+}
+
+output "lambda_function_name" {
+  description = "Name of the forwarder Lambda."
+  value       = aws_lambda_function.forwarder.function_name
+}
+
+output "lambda_log_group_name" {
+  description = "Log group of the forwarder Lambda."
+  value       = aws_cloudwatch_log_group.lambda.name
+}
+
+output "dynamodb_table_name" {
+  description = "Name of the conversations table (DYNAMODB_TABLE)."
+  value       = aws_dynamodb_table.conversations.name
+}
+
+output "dynamodb_table_arn" {
+  description = "ARN of the conversations table."
+  value       = aws_dynamodb_table.conversations.arn
+}
+
+output "ecs_cluster_name" {
+  description = "Name of the ECS cluster running the worker."
+  value       = aws_ecs_cluster.this.name
+}
+
+output "ecs_service_name" {
+  description = "Name of the worker ECS service."
+  value       = aws_ecs_service.worker.name
+}
+
+output "worker_log_group_name" {
+  description = "Log group of the worker containers."
+  value       = aws_cloudwatch_log_group.worker.name
+}
+
+output "worker_security_group_id" {
+  description = "Security group of the worker tasks (no ingress)."
+  value       = aws_security_group.worker.id
+}
+
+output "genesys_secret_arn" {
+  description = "ARN of the secret holding the Genesys OAuth client as JSON {client_id, client_secret}."
+  value       = local.genesys_secret_arn
+}
+
+output "temporal_secret_arn" {
+  description = "ARN of the secret holding the Temporal credentials (JSON api_key, or tls_client_cert and tls_client_key); null when temporal_auth_mode is none."
+  value       = local.temporal_secret_arn
+}
+
+output "backlog_metric_namespace" {
+  description = "CloudWatch namespace of the backlog and workflow failure metrics (BACKLOG_METRIC_NAMESPACE)."
+  value       = local.backlog_metric_namespace
+}
+
+output "secret_setup_commands" {
+  description = "AWS CLI commands that put the secret values (fill in the placeholders; run them from a shell whose history you trust)."
+  value = concat(
+    [
+      "aws secretsmanager put-secret-value --secret-id '${local.genesys_secret_arn}' --secret-string '{\"client_id\":\"<GENESYS_CLIENT_ID>\",\"client_secret\":\"<GENESYS_CLIENT_SECRET>\"}'",
+    ],
+    var.temporal_auth_mode == "api_key" ? [
+      "aws secretsmanager put-secret-value --secret-id '${coalesce(local.temporal_secret_arn, "-")}' --secret-string '{\"api_key\":\"<TEMPORAL_API_KEY>\"}'",
+    ] : [],
+    var.temporal_auth_mode == "mtls" ? [
+      "jq -n --rawfile cert client.pem --rawfile key client.key '{tls_client_cert: $cert, tls_client_key: $key}' | aws secretsmanager put-secret-value --secret-id '${coalesce(local.temporal_secret_arn, "-")}' --secret-string file:///dev/stdin",
+    ] : [],
+  )
+}

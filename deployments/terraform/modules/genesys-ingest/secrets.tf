@@ -1,0 +1,24 @@
+# Secret containers only. Their values are put out of band
+# (`aws secretsmanager put-secret-value`, see deployments/README.md), so no
+# credential ever appears in Terraform variables, plans or state. There is
+# deliberately no aws_secretsmanager_secret_version here.
+
+resource "aws_secretsmanager_secret" "genesys" {
+  count = var.genesys_secret_arn == null ? 1 : 0
+
+  name                    = "${var.name}/genesys-oauth-client"
+  description             = "Genesys Cloud OAuth client credentials grant for ${var.name}: JSON {\"client_id\": \"...\", \"client_secret\": \"...\"}"
+  kms_key_id              = var.secrets_kms_key_arn
+  recovery_window_in_days = var.secret_recovery_window_days
+  tags                    = local.tags
+}
+
+resource "aws_secretsmanager_secret" "temporal" {
+  count = local.temporal_needs_secret && var.temporal_secret_arn == null ? 1 : 0
+
+  name                    = "${var.name}/temporal"
+  description             = var.temporal_auth_mode == "api_key" ? "Temporal API key for ${var.name}: JSON {\"api_key\": \"...\"}" : "Temporal mTLS client certificate for ${var.name}: JSON {\"tls_client_cert\": \"<PEM>\", \"tls_client_key\": \"<PEM>\"}"
+  kms_key_id              = var.secrets_kms_key_arn
+  recovery_window_in_days = var.secret_recovery_window_days
+  tags                    = local.tags
+}

@@ -1,0 +1,919 @@
+package deployments_test
+
+// Invariants of the Terraform under deployments/terraform, checked by parsing
+// the HCL (the AWS provider cannot be downloaded here, so `terraform
+// validate` and `plan` cannot run). Run with `go test ./deployments/`.
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/genesys-ingest/genesys-ingest/activities/store"
+	"github.com/genesys-ingest/genesys-ingest/config"
+	"github.com/genesys-ingest/genesys-ingest/worker/backlog"
+	"github.com/genesys-ingest/genesys-ingest/workflows"
+)
+
+const (
+	moduleDir  = "terraform/modules/genesys-ingest"
+	exampleDir = "terraform/examples/complete"
+)
+
+// requiredInputs are plausible values for the module's variables without a
+// default (and for the partner event source).
+func requiredInputs() map[string]cty.Value {
+	return map[string]cty.Value{
+		"lambda_zip_path":             cty.StringVal("/repo/dist/forwarder.zip"),
+		"temporal_address":            cty.StringVal("eu-west-1.aws.api.temporal.io:7233"),
+		"temporal_namespace":          cty.StringVal("genesys-ingest.a1b2c"),
+		"genesys_region":              cty.StringVal("mypurecloud.ie"),
+		"genesys_org_id":              cty.StringVal("0b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"),
+		"genesys_event_source_suffix": cty.StringVal("genesys-ingest"),
+		"vpc_id":                      cty.StringVal("vpc-0123456789abcdef0"),
+		"private_subnet_ids":          cty.ListVal([]cty.Value{cty.StringVal("subnet-0123456789abcdef0"), cty.StringVal("subnet-0fedcba9876543210")}),
+		"worker_image":                cty.StringVal("123456789012.dkr.ecr.eu-west-1.amazonaws.com/genesys-ingest-worker:v1"),
+	}
+}
+
+func with(base map[string]cty.Value, kv ...any) map[string]cty.Value {
+	out := map[string]cty.Value{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for i := 0; i < len(kv); i += 2 {
+		out[kv[i].(string)] = kv[i+1].(cty.Value)
+	}
+	return out
+}
+
+const (
+	secretARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-AbCdEf"
+	kmsARN    = "arn:aws:kms:eu-west-1:123456789012:key/0b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+)
+
+// inputSets are the variable settings every module invariant must hold for.
+func inputSets() []struct {
+	name string
+	vars map[string]cty.Value
+} {
+	req := requiredInputs()
+	return []struct {
+		name string
+		vars map[string]cty.Value
+	}{
+		{"required inputs, defaults otherwise", req},
+		{"Temporal mTLS", with(req, "temporal_auth_mode", cty.StringVal("mtls"))},
+		{"self-hosted Temporal without auth, TLS flag set", with(req,
+			"temporal_auth_mode", cty.StringVal("none"),
+			"temporal_tls", cty.True,
+			"temporal_address", cty.StringVal("temporal.internal:7233"))},
+		{"existing bus, secrets and KMS keys", with(req,
+			"existing_event_bus_name", cty.StringVal("aws.partner/genesys.com/cloud/org/suffix"),
+			"genesys_org_id", cty.NullVal(cty.String),
+			"genesys_event_source_suffix", cty.NullVal(cty.String),
+			"genesys_secret_arn", cty.StringVal(secretARN),
+			"temporal_secret_arn", cty.StringVal(secretARN),
+			"secrets_kms_key_arn", cty.StringVal(kmsARN),
+			"sqs_kms_key_arn", cty.StringVal(kmsARN),
+			"dynamodb_kms_key_arn", cty.StringVal(kmsARN))},
+		{"longest Lambda timeout and batching window", with(req,
+			"lambda_timeout_seconds", cty.NumberIntVal(900),
+			"event_source_maximum_batching_window_seconds", cty.NumberIntVal(300),
+			"event_source_batch_size", cty.NumberIntVal(10000))},
+		{"explicit visibility timeout, selected topics", with(req,
+			"sqs_visibility_timeout_seconds", cty.NumberIntVal(600),
+			"event_detail_types", cty.ListVal([]cty.Value{cty.StringVal("v2.detail.events.conversation.{id}.customer.end")}))},
+		{"image outside ECR, Temporal on 443", with(req,
+			"worker_image", cty.StringVal("ghcr.io/acme/genesys-ingest-worker@sha256:0123"),
+			"temporal_address", cty.StringVal("temporal.example.com:443"))},
+	}
+}
+
+// TestModuleInvariants runs every checker over the module, for each input
+// set.
+func TestModuleInvariants(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	reportFindings(t, "references", checkReferences(m))
+	reportFindings(t, "declarations", checkDeclarations(m))
+	reportFindings(t, "versions", checkVersions(m))
+	reportFindings(t, "secret versions", checkSecretVersions(m))
+
+	for _, in := range inputSets() {
+		t.Run(in.name, func(t *testing.T) {
+			e := m.evaluate(t, in.vars)
+			reportFindings(t, "expressions", checkExpressions(e))
+			reportFindings(t, "validations and preconditions", checkConditions(e))
+			reportFindings(t, "event source mapping", checkEventSourceMappings(e))
+			reportFindings(t, "visibility timeout", checkVisibilityTimeout(e))
+			reportFindings(t, "Lambda runtime", checkLambdaRuntime(e))
+			reportFindings(t, "secret environment", checkSecretEnvironment(e))
+			reportFindings(t, "IAM", checkIAM(e))
+			reportFindings(t, "DynamoDB", checkDynamoDB(e, store.PartitionKey))
+			reportFindings(t, "stop timeout", checkStopTimeout(e))
+			reportFindings(t, "DLQs", checkDLQs(e))
+			reportFindings(t, "ECS", checkECS(e))
+			reportFindings(t, "scaling", checkScaling(e, backlog.MetricBacklogCount))
+		})
+	}
+}
+
+// TestExampleInvariants checks the example root: pinned versions, declared
+// references, a module call that matches the module's variables and outputs.
+func TestExampleInvariants(t *testing.T) {
+	ex := loadModuleDir(t, exampleDir)
+	mod := loadModuleDir(t, moduleDir)
+	reportFindings(t, "references", checkReferences(ex))
+	reportFindings(t, "declarations", checkDeclarations(ex))
+	reportFindings(t, "versions", checkVersions(ex))
+	reportFindings(t, "secret versions", checkSecretVersions(ex))
+	reportFindings(t, "module call", checkModuleCall(ex, "genesys_ingest", mod))
+
+	e := ex.evaluate(t, map[string]cty.Value{
+		"genesys_org_id":              cty.StringVal("0b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"),
+		"genesys_event_source_suffix": cty.StringVal("genesys-ingest"),
+		"genesys_region":              cty.StringVal("mypurecloud.ie"),
+		"temporal_address":            cty.StringVal("eu-west-1.aws.api.temporal.io:7233"),
+		"temporal_namespace":          cty.StringVal("genesys-ingest.a1b2c"),
+		"vpc_id":                      cty.StringVal("vpc-0123456789abcdef0"),
+		"private_subnet_ids":          cty.ListVal([]cty.Value{cty.StringVal("subnet-0123456789abcdef0")}),
+		"worker_image":                cty.StringVal("123456789012.dkr.ecr.eu-west-1.amazonaws.com/w:v1"),
+		"alarm_emails":                cty.ListVal([]cty.Value{cty.StringVal("oncall@example.com")}),
+	})
+	reportFindings(t, "expressions", checkExpressions(e))
+	reportFindings(t, "validations", checkConditions(e))
+
+	// The zip path is resolved against the repository root, where
+	// `make lambda` writes it.
+	zip, ok := knownString(e.ctx.Variables["local"].GetAttr("lambda_zip_path"))
+	if !ok {
+		t.Fatal("example local.lambda_zip_path cannot be evaluated")
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.ToSlash(filepath.Join(root, "dist", "forwarder.zip")); zip != want {
+		t.Errorf("example lambda_zip_path resolves to %q, want %q (repository root + dist/forwarder.zip)", zip, want)
+	}
+}
+
+// TestWorkerEnvironmentContract: the container gets exactly the settings the
+// worker reads, and its credentials as secrets, for each Temporal auth mode.
+func TestWorkerEnvironmentContract(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	env := []string{
+		"AWS_REGION", "BACKLOG_METRIC_INTERVAL", "BACKLOG_METRIC_NAMESPACE", "DYNAMODB_TABLE", "FETCH_MAX_CONCURRENT_ACTIVITIES",
+		"GENESYS_REGION", "GENESYS_REQUESTS_PER_SECOND", "GENESYS_TASK_QUEUE", "LOG_FORMAT", "LOG_LEVEL",
+		"METRICS_ADDRESS", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "WORKER_STOP_TIMEOUT",
+	}
+	cases := []struct {
+		mode    string
+		extra   map[string]cty.Value
+		env     []string
+		secrets []string
+	}{
+		{"api_key", nil, env, []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "TEMPORAL_API_KEY"}},
+		{"mtls", nil, env, []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "TEMPORAL_TLS_CLIENT_CERT_DATA", "TEMPORAL_TLS_CLIENT_KEY_DATA"}},
+		{"none", map[string]cty.Value{"temporal_tls": cty.False}, append(append([]string{}, env...), "TEMPORAL_TLS"), []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET"}},
+	}
+	for _, c := range cases {
+		t.Run(c.mode, func(t *testing.T) {
+			vars := with(requiredInputs(), "temporal_auth_mode", cty.StringVal(c.mode))
+			for k, v := range c.extra {
+				vars[k] = v
+			}
+			e := m.evaluate(t, vars)
+			containers, fs := containerDefinitions(e)
+			reportFindings(t, "container definitions", fs)
+			if len(containers) != 1 {
+				t.Fatalf("want 1 container definition, got %d", len(containers))
+			}
+			gotEnv, ok := containerEnvironment(containers[0])
+			if !ok {
+				t.Fatal("container environment cannot be evaluated")
+			}
+			gotSecrets, ok := containerSecrets(containers[0])
+			if !ok {
+				t.Fatal("container secrets cannot be evaluated")
+			}
+			assertNames(t, "environment", names(gotEnv), c.env)
+			assertNames(t, "secrets", names(gotSecrets), c.secrets)
+			for _, en := range gotEnv {
+				if _, known := knownString(en.value); !known && en.name != "DYNAMODB_TABLE" && en.name != "AWS_REGION" {
+					t.Errorf("environment %s has no value known at plan time from the inputs", en.name)
+				}
+			}
+			for _, en := range gotEnv {
+				if en.name == "LOG_FORMAT" {
+					if s, _ := knownString(en.value); s != "json" {
+						t.Errorf("LOG_FORMAT is %s, want json (the workflow failure metric filter parses JSON logs)", show(en.value))
+					}
+				}
+			}
+		})
+	}
+
+	// With existing secrets the valueFrom references are known: JSON keys.
+	e := m.evaluate(t, with(requiredInputs(), "genesys_secret_arn", cty.StringVal(secretARN), "temporal_secret_arn", cty.StringVal(secretARN)))
+	containers, _ := containerDefinitions(e)
+	secrets, _ := containerSecrets(containers[0])
+	want := map[string]string{
+		"GENESYS_CLIENT_ID":     secretARN + ":client_id::",
+		"GENESYS_CLIENT_SECRET": secretARN + ":client_secret::",
+		"TEMPORAL_API_KEY":      secretARN + ":api_key::",
+	}
+	for _, s := range secrets {
+		if got, _ := knownString(s.value); got != want[s.name] {
+			t.Errorf("secret %s valueFrom = %q, want %q", s.name, got, want[s.name])
+		}
+	}
+}
+
+// TestLambdaEnvironmentContract: the forwarder gets its settings and, in
+// api_key mode, only the ARN of the Temporal secret.
+func TestLambdaEnvironmentContract(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	base := []string{
+		"FETCH_BATCH_SIZE", "FETCH_CONCURRENCY", "GENESYS_TASK_QUEUE", "LOG_LEVEL", "READY_POLL_INTERVAL",
+		"READY_TIMEOUT", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE",
+	}
+	cases := map[string][]string{
+		"api_key": append(append([]string{}, base...), "TEMPORAL_API_KEY_SECRET_ARN"),
+		"mtls":    append(append([]string{}, base...), "TEMPORAL_TLS_SECRET_ARN"),
+		"none":    base,
+	}
+	for mode, want := range cases {
+		t.Run(mode, func(t *testing.T) {
+			e := m.evaluate(t, with(requiredInputs(), "temporal_auth_mode", cty.StringVal(mode), "temporal_secret_arn", cty.StringVal(secretARN)))
+			fns := m.resources("aws_lambda_function")
+			if len(fns) != 1 {
+				t.Fatalf("want 1 aws_lambda_function, got %d", len(fns))
+			}
+			entries, _, ok := lambdaEnvironment(e, fns[0])
+			if !ok {
+				t.Fatal("Lambda environment cannot be evaluated")
+			}
+			assertNames(t, "Lambda environment", names(entries), want)
+			for _, en := range entries {
+				if strings.HasSuffix(en.name, "_SECRET_ARN") {
+					if s, _ := knownString(en.value); s != secretARN {
+						t.Errorf("%s = %s, want the Temporal secret ARN", en.name, show(en.value))
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestEventPattern: the rule matches Genesys partner events by detail-type
+// prefix by default, or exactly the selected topic templates.
+func TestEventPattern(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	rule := m.find("resource", "aws_cloudwatch_event_rule", "conversations")
+	if rule == nil {
+		t.Fatal("no aws_cloudwatch_event_rule.conversations")
+	}
+	topics := []string{"v2.detail.events.conversation.{id}.customer.end", "v2.detail.events.conversation.{id}.acw"}
+	topicVals := []cty.Value{cty.StringVal(topics[0]), cty.StringVal(topics[1])}
+	cases := []struct {
+		name string
+		vars map[string]cty.Value
+		want string
+	}{
+		{"default prefix", requiredInputs(),
+			`{"detail-type":[{"prefix":"v2.detail.events.conversation."}],"source":[{"prefix":"aws.partner/genesys.com"}]}`},
+		{"selected topics", with(requiredInputs(), "event_detail_types", cty.ListVal(topicVals)),
+			`{"detail-type":["` + topics[0] + `","` + topics[1] + `"],"source":[{"prefix":"aws.partner/genesys.com"}]}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v, a, ok := m.evaluate(t, c.vars).attr(rule.body(), "event_pattern")
+			if !ok {
+				t.Fatal("the rule has no event_pattern")
+			}
+			got, known := knownString(v)
+			if !known {
+				t.Fatalf("%s:%d: event_pattern cannot be evaluated", a.SrcRange.Filename, a.SrcRange.Start.Line)
+			}
+			if got != c.want {
+				t.Errorf("event_pattern\n got  %s\n want %s", got, c.want)
+			}
+		})
+	}
+}
+
+// TestDynamoDBTableMatchesStore: the table's key and default name are the
+// store package's.
+func TestDynamoDBTableMatchesStore(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	e := m.evaluate(t, requiredInputs())
+	reportFindings(t, "DynamoDB", checkDynamoDB(e, store.PartitionKey))
+	if got, _ := knownString(e.ctx.Variables["var"].GetAttr("dynamodb_table_name")); got != store.DefaultTableName {
+		t.Errorf("variable dynamodb_table_name defaults to %q, want store.DefaultTableName %q", got, store.DefaultTableName)
+	}
+	ex := loadModuleDir(t, exampleDir)
+	if got, _ := knownString(ex.evaluate(t, nil).ctx.Variables["var"].GetAttr("dynamodb_table_name")); got != store.DefaultTableName {
+		t.Errorf("example variable dynamodb_table_name defaults to %q, want %q", got, store.DefaultTableName)
+	}
+}
+
+// TestBacklogMetricMatchesPublisher: the names the module scales and alarms
+// on are the ones worker/backlog publishes.
+func TestBacklogMetricMatchesPublisher(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	e := m.evaluate(t, requiredInputs())
+	locals := e.ctx.Variables["local"]
+	for local, want := range map[string]string{
+		"backlog_metric_name":     backlog.MetricBacklogCount,
+		"backlog_age_metric_name": backlog.MetricBacklogAge,
+	} {
+		if got, _ := knownString(locals.GetAttr(local)); got != want {
+			t.Errorf("local.%s = %q, want %q (worker/backlog)", local, got, want)
+		}
+	}
+	if got, _ := knownNumber(e.ctx.Variables["var"].GetAttr("backlog_metric_interval_seconds")); got != backlog.DefaultInterval.Seconds() {
+		t.Errorf("backlog_metric_interval_seconds defaults to %g, want backlog.DefaultInterval %s", got, backlog.DefaultInterval)
+	}
+	// The scaling policy reads the dimensionless total.
+	for _, p := range m.resources("aws_appautoscaling_policy") {
+		tt := nestedBlock(p.body(), "target_tracking_scaling_policy_configuration")
+		if tt == nil {
+			continue
+		}
+		cm := nestedBlock(tt.Body, "customized_metric_specification")
+		if cm == nil {
+			continue
+		}
+		for _, mb := range nestedBlocks(cm.Body, "metrics") {
+			ms := nestedBlock(mb.Body, "metric_stat")
+			if ms == nil {
+				continue
+			}
+			metric := nestedBlock(ms.Body, "metric")
+			n, _, _ := e.attr(metric.Body, "metric_name")
+			if s, _ := knownString(n); s == backlog.MetricBacklogCount && len(nestedBlocks(metric.Body, "dimensions")) > 0 {
+				t.Errorf("%s:%d: the scaling policy must read the total %s, which has no dimension", metric.DefRange().Filename, metric.DefRange().Start.Line, s)
+			}
+		}
+	}
+	reportFindings(t, "scaling", checkScaling(e, backlog.MetricBacklogCount))
+}
+
+// TestDefaultsMatchTheCode: the module's defaults are the ones the worker
+// and the forwarder fall back to, and its validations accept their limits.
+func TestDefaultsMatchTheCode(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	vars := m.evaluate(t, requiredInputs()).ctx.Variables["var"]
+	str := func(name string) string { s, _ := knownString(vars.GetAttr(name)); return s }
+	num := func(name string) float64 { n, _ := knownNumber(vars.GetAttr(name)); return n }
+	for _, c := range []struct {
+		variable  string
+		got, want any
+	}{
+		{"temporal_task_queue", str("temporal_task_queue"), workflows.DefaultTaskQueue},
+		{"genesys_task_queue", str("genesys_task_queue"), workflows.DefaultGenesysTaskQueue},
+		{"fetch_batch_size", num("fetch_batch_size"), float64(workflows.DefaultFetchBatchSize)},
+		{"fetch_concurrency", num("fetch_concurrency"), float64(workflows.DefaultFetchConcurrency)},
+		{"ready_poll_interval", parseDuration(t, str("ready_poll_interval")), workflows.DefaultReadyPollInterval},
+		{"ready_timeout", parseDuration(t, str("ready_timeout")), workflows.DefaultReadyTimeout},
+		{"genesys_requests_per_second", num("genesys_requests_per_second"), config.DefaultGenesysRequestsPerSecond},
+		{"worker_stop_timeout_seconds", time.Duration(num("worker_stop_timeout_seconds")) * time.Second, config.DefaultWorkerStopTimeout},
+		{"worker_max_concurrent_fetches", num("worker_max_concurrent_fetches"), float64(config.DefaultMaxConcurrentFetches)},
+		{"worker_metrics_address", str("worker_metrics_address"), config.DefaultMetricsAddress},
+		{"backlog_metric_interval_seconds", time.Duration(num("backlog_metric_interval_seconds")) * time.Second, config.DefaultBacklogMetricInterval},
+	} {
+		if c.got != c.want {
+			t.Errorf("variable %s defaults to %v, the code's default is %v", c.variable, c.got, c.want)
+		}
+	}
+	// The code's upper limits pass the module's validations.
+	limits := with(requiredInputs(),
+		"fetch_batch_size", cty.NumberIntVal(workflows.MaxFetchBatchSize),
+		"fetch_concurrency", cty.NumberIntVal(workflows.MaxFetchConcurrency))
+	reportFindings(t, "validations at the workflow's limits", checkConditions(m.evaluate(t, limits)))
+	over := with(requiredInputs(),
+		"fetch_batch_size", cty.NumberIntVal(workflows.MaxFetchBatchSize+1),
+		"fetch_concurrency", cty.NumberIntVal(workflows.MaxFetchConcurrency+1))
+	fs := checkConditions(m.evaluate(t, over))
+	assertFinding(t, fs, "validation of var.fetch_batch_size fails")
+	assertFinding(t, fs, "validation of var.fetch_concurrency fails")
+}
+
+func parseDuration(t *testing.T, s string) time.Duration {
+	t.Helper()
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Errorf("duration %q: %v", s, err)
+	}
+	return d
+}
+
+// TestModuleREADMEListsInputsAndOutputs keeps the module's reference in step
+// with its variables and outputs.
+func TestModuleREADMEListsInputsAndOutputs(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	readme, err := os.ReadFile(filepath.Join(moduleDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]bool{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if m := regexp.MustCompile("^\\| `([a-z0-9_]+)` \\|").FindStringSubmatch(line); m != nil {
+			rows[m[1]] = true
+		}
+	}
+	declared := map[string]bool{}
+	for name, v := range m.variables {
+		declared[name] = true
+		if !rows[name] {
+			r := v.block.DefRange()
+			t.Errorf("%s:%d: variable %q is not in the Inputs table of %s/README.md", r.Filename, r.Start.Line, name, moduleDir)
+		}
+	}
+	for _, o := range m.all("output", "") {
+		declared[o.name] = true
+		if !rows[o.name] {
+			r := o.block.DefRange()
+			t.Errorf("%s:%d: output %q is not in the Outputs table of %s/README.md", r.Filename, r.Start.Line, o.name, moduleDir)
+		}
+	}
+	for name := range rows {
+		if !declared[name] {
+			t.Errorf("%s/README.md documents %q, which the module does not declare", moduleDir, name)
+		}
+	}
+}
+
+// TestValidationsRejectBadInputs: the variable validations that keep the
+// timeouts consistent do fail.
+func TestValidationsRejectBadInputs(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	cases := []struct {
+		name string
+		vars map[string]cty.Value
+		want string
+	}{
+		{"visibility below 6x Lambda timeout", with(requiredInputs(), "sqs_visibility_timeout_seconds", cty.NumberIntVal(300)), "validation of var.sqs_visibility_timeout_seconds fails"},
+		{"worker stop timeout at the ECS stopTimeout", with(requiredInputs(), "worker_stop_timeout_seconds", cty.NumberIntVal(120)), "validation of var.worker_stop_timeout_seconds fails"},
+		{"batch above 10 without batching window", with(requiredInputs(), "event_source_maximum_batching_window_seconds", cty.NumberIntVal(0)), "validation of var.event_source_batch_size fails"},
+		{"max below min", with(requiredInputs(), "worker_min_count", cty.NumberIntVal(5)), "validation of var.worker_max_count fails"},
+		{"partner bus without org id", with(requiredInputs(), "genesys_org_id", cty.NullVal(cty.String)), "precondition of aws_cloudwatch_event_bus.genesys fails"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assertFinding(t, checkConditions(m.evaluate(t, c.vars)), c.want)
+		})
+	}
+}
+
+// TestCheckersCatchViolations proves that each checker fails, with a
+// file:line, on a configuration that breaks its invariant.
+func TestCheckersCatchViolations(t *testing.T) {
+	type checker func(t *testing.T, m *module) []finding
+	static := func(f func(*module) []finding) checker {
+		return func(_ *testing.T, m *module) []finding { return f(m) }
+	}
+	evaluated := func(f func(*evaluator) []finding) checker {
+		return func(t *testing.T, m *module) []finding { return f(m.evaluate(t, nil)) }
+	}
+	dynamo := evaluated(func(e *evaluator) []finding { return checkDynamoDB(e, store.PartitionKey) })
+	scaling := evaluated(func(e *evaluator) []finding { return checkScaling(e, backlog.MetricBacklogCount) })
+
+	cases := []struct {
+		name  string
+		check checker
+		src   string
+		want  string
+	}{
+		{"undeclared variable", static(checkReferences), `
+resource "aws_sqs_queue" "q" {
+  name = var.missing
+}`, "inline.tf:3: var.missing is not declared"},
+		{"undeclared local", static(checkReferences), `
+locals {
+  a = local.b
+}`, "inline.tf:3: local.b is not declared"},
+		{"undeclared resource", static(checkReferences), `
+output "x" {
+  description = "x"
+  value       = aws_sqs_queue.nope.arn
+}`, "inline.tf:4: aws_sqs_queue.nope is not declared"},
+		{"untyped undocumented variable", static(checkDeclarations), `
+variable "x" {}`, `inline.tf:2: variable "x" has no type`},
+		{"credential variable with default", static(checkDeclarations), `
+variable "genesys_client_secret" {
+  description = "d"
+  type        = string
+  default     = "hunter2"
+}`, `inline.tf:5: variable "genesys_client_secret" looks like a credential and must not have a default`},
+		{"unpinned provider", static(checkVersions), `
+terraform {
+  required_version = ">= 1.9"
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}`, "inline.tf:5: required_providers.aws must set source"},
+		{"failing validation", evaluated(checkConditions), `
+variable "t" {
+  description = "d"
+  type        = number
+  default     = 130
+  validation {
+    condition     = var.t < 120
+    error_message = "t below 120"
+  }
+}`, "inline.tf:7: validation of var.t fails: t below 120"},
+		{"validation calling an unknown function", evaluated(checkConditions), `
+variable "t" {
+  description = "d"
+  type        = string
+  default     = "x"
+  validation {
+    condition     = startwith(var.t, "x")
+    error_message = "typo"
+  }
+}`, "inline.tf:7: validation of var.t cannot be evaluated"},
+		{"conditional with inconsistent types", evaluated(checkExpressions), `
+variable "types" {
+  description = "d"
+  type        = list(string)
+  default     = []
+}
+locals {
+  pattern = length(var.types) > 0 ? var.types : [{ prefix = "v2." }]
+}`, "inline.tf:8: local.pattern: inline.tf:8,37-69: Inconsistent conditional result types"},
+		{"function misuse in a resource", evaluated(checkExpressions), `
+resource "aws_sqs_queue" "q" {
+  name = upper(["a"])
+}`, "inline.tf:3: aws_sqs_queue.q.name:"},
+		{"no partial batch responses", evaluated(checkEventSourceMappings), `
+resource "aws_lambda_event_source_mapping" "m" {
+  event_source_arn = aws_sqs_queue.q.arn
+  function_name    = aws_lambda_function.f.arn
+}`, "inline.tf:2: aws_lambda_event_source_mapping.m has no function_response_types"},
+		{"wrong response types", evaluated(checkEventSourceMappings), `
+resource "aws_lambda_event_source_mapping" "m" {
+  function_response_types = []
+}`, "inline.tf:3: aws_lambda_event_source_mapping.m function_response_types must contain"},
+		{"visibility timeout too short", evaluated(checkVisibilityTimeout), `
+variable "timeout" {
+  description = "d"
+  type        = number
+  default     = 30
+}
+locals {
+  visibility = 5 * var.timeout
+}
+resource "aws_sqs_queue" "q" {
+  visibility_timeout_seconds = local.visibility
+}
+resource "aws_lambda_function" "f" {
+  timeout = var.timeout
+}
+resource "aws_lambda_event_source_mapping" "m" {
+  event_source_arn                   = aws_sqs_queue.q.arn
+  function_name                      = aws_lambda_function.f.arn
+  maximum_batching_window_in_seconds = 5
+}`, "inline.tf:11: aws_sqs_queue.q visibility timeout is 150s, below 6 x aws_lambda_function.f timeout (30s, inline.tf:14) + batching window (5s) = 185s"},
+		{"default visibility timeout", evaluated(checkVisibilityTimeout), `
+resource "aws_sqs_queue" "q" {}
+resource "aws_lambda_function" "f" {
+  timeout = 10
+}
+resource "aws_lambda_event_source_mapping" "m" {
+  event_source_arn = aws_sqs_queue.q.arn
+  function_name    = aws_lambda_function.f.function_name
+}`, "visibility timeout is 30s, below 6 x"},
+		{"wrong runtime", evaluated(checkLambdaRuntime), `
+resource "aws_lambda_function" "f" {
+  runtime          = "go1.x"
+  handler          = "bootstrap"
+  architectures    = ["arm64"]
+  source_code_hash = "x"
+}`, `inline.tf:3: aws_lambda_function.f runtime must be "provided.al2023", got "go1.x"`},
+		{"wrong architecture", evaluated(checkLambdaRuntime), `
+resource "aws_lambda_function" "f" {
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  architectures    = ["x86_64"]
+  source_code_hash = "x"
+}`, `inline.tf:5: aws_lambda_function.f architectures must be ["arm64"]`},
+		{"secret in Lambda environment", evaluated(checkSecretEnvironment), `
+variable "key" {
+  description = "d"
+  type        = string
+}
+resource "aws_lambda_function" "f" {
+  environment {
+    variables = {
+      TEMPORAL_ADDRESS = "x:7233"
+      TEMPORAL_API_KEY = var.key
+    }
+  }
+}`, "inline.tf:8: aws_lambda_function.f environment variable TEMPORAL_API_KEY looks like a secret"},
+		{"secret in container environment", evaluated(checkSecretEnvironment), `
+locals {
+  env = { GENESYS_CLIENT_SECRET = "x", LOG_LEVEL = "info" }
+}
+resource "aws_ecs_task_definition" "t" {
+  container_definitions = jsonencode([{
+    name        = "worker"
+    environment = [for k, v in local.env : { name = k, value = v }]
+  }])
+}`, `inline.tf:6: aws_ecs_task_definition.t container "worker" environment variable GENESYS_CLIENT_SECRET looks like a secret`},
+		{"container secret not an ARN", evaluated(checkSecretEnvironment), `
+resource "aws_ecs_task_definition" "t" {
+  container_definitions = jsonencode([{
+    name    = "worker"
+    secrets = [{ name = "GENESYS_CLIENT_SECRET", valueFrom = "hunter2" }]
+  }])
+}`, `secret GENESYS_CLIENT_SECRET valueFrom "hunter2" is not a Secrets Manager or SSM ARN`},
+		{"wildcard action", evaluated(checkIAM), `
+data "aws_iam_policy_document" "p" {
+  statement {
+    actions   = ["s3:*"]
+    resources = ["arn:aws:s3:::bucket"]
+  }
+}`, `inline.tf:4: data.aws_iam_policy_document.p grants wildcard action "s3:*"`},
+		{"star resource", evaluated(checkIAM), `
+data "aws_iam_policy_document" "p" {
+  statement {
+    sid       = "Table"
+    actions   = ["dynamodb:PutItem"]
+    resources = ["*"]
+  }
+}`, `inline.tf:6: data.aws_iam_policy_document.p statement Table grants dynamodb:PutItem on Resource "*"`},
+		{"PutMetricData without namespace condition", evaluated(checkIAM), `
+data "aws_iam_policy_document" "p" {
+  statement {
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+  }
+}`, "grants cloudwatch:PutMetricData on Resource \"*\" without a condition on cloudwatch:namespace"},
+		{"wildcard in a dynamic statement", evaluated(checkIAM), `
+data "aws_iam_policy_document" "p" {
+  dynamic "statement" {
+    for_each = ["arn:aws:sqs:eu-west-1:123456789012:q"]
+    content {
+      actions   = ["sqs:*"]
+      resources = [statement.value]
+    }
+  }
+}`, `inline.tf:6: data.aws_iam_policy_document.p grants wildcard action "sqs:*"`},
+		{"managed policy attachment", evaluated(checkIAM), `
+resource "aws_iam_role_policy_attachment" "a" {
+  role       = "r"
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}`, "inline.tf:2: aws_iam_role_policy_attachment.a attaches a managed policy"},
+		{"inline JSON policy", evaluated(checkIAM), `
+resource "aws_iam_role_policy" "p" {
+  role   = "r"
+  policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "*", Resource = "*" }] })
+}`, "inline.tf:4: aws_iam_role_policy.p.policy must be data.aws_iam_policy_document.<name>.json"},
+		{"hash key differs from store", dynamo, `
+resource "aws_dynamodb_table" "t" {
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+  point_in_time_recovery {
+    enabled = true
+  }
+  server_side_encryption {
+    enabled = true
+  }
+}`, `inline.tf:4: aws_dynamodb_table.t hash_key is "id", but store.PartitionKey is "conversationId"`},
+		{"no point-in-time recovery", dynamo, `
+resource "aws_dynamodb_table" "t" {
+  billing_mode = "PROVISIONED"
+  hash_key     = "conversationId"
+  attribute {
+    name = "conversationId"
+    type = "N"
+  }
+  server_side_encryption {
+    enabled = true
+  }
+}`, "inline.tf:2: aws_dynamodb_table.t has no point_in_time_recovery"},
+		{"stopTimeout not 120", evaluated(checkStopTimeout), `
+resource "aws_ecs_task_definition" "t" {
+  container_definitions = jsonencode([{
+    name        = "worker"
+    stopTimeout = 30
+  }])
+}`, `inline.tf:3: aws_ecs_task_definition.t container "worker" stopTimeout must be 120 (got 30)`},
+		{"worker drains past stopTimeout", evaluated(checkStopTimeout), `
+variable "stop" {
+  description = "d"
+  type        = number
+  default     = 120
+}
+resource "aws_ecs_task_definition" "t" {
+  container_definitions = jsonencode([{
+    name        = "worker"
+    stopTimeout = 120
+    environment = [{ name = "WORKER_STOP_TIMEOUT", value = "${var.stop}s" }]
+  }])
+}`, `inline.tf:8: aws_ecs_task_definition.t container "worker" WORKER_STOP_TIMEOUT 120s is not below stopTimeout 120s`},
+		{"consumed queue without DLQ", evaluated(checkDLQs), `
+resource "aws_sqs_queue" "q" {
+  sqs_managed_sse_enabled = true
+}
+resource "aws_lambda_function" "f" {}
+resource "aws_lambda_event_source_mapping" "m" {
+  event_source_arn = aws_sqs_queue.q.arn
+  function_name    = aws_lambda_function.f.arn
+}`, "inline.tf:2: aws_sqs_queue.q (consumed by aws_lambda_event_source_mapping.m) has no redrive_policy"},
+		{"rule target without DLQ, DLQ without alarm, unencrypted queue", evaluated(checkDLQs), `
+resource "aws_sqs_queue" "q" {
+  sqs_managed_sse_enabled = true
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = 5
+  })
+}
+resource "aws_sqs_queue" "dlq" {}
+resource "aws_lambda_function" "f" {}
+resource "aws_lambda_event_source_mapping" "m" {
+  event_source_arn = aws_sqs_queue.q.arn
+  function_name    = aws_lambda_function.f.arn
+}
+resource "aws_cloudwatch_event_target" "t" {
+  rule = "r"
+  arn  = aws_sqs_queue.q.arn
+}`, "inline.tf:15: aws_cloudwatch_event_target.t has no dead_letter_config"},
+		{"DLQ without alarm", evaluated(checkDLQs), `
+resource "aws_sqs_queue" "q" {
+  sqs_managed_sse_enabled = true
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = 5
+  })
+}
+resource "aws_sqs_queue" "dlq" {
+  sqs_managed_sse_enabled = true
+}
+resource "aws_lambda_function" "f" {}
+resource "aws_lambda_event_source_mapping" "m" {
+  event_source_arn = aws_sqs_queue.q.arn
+  function_name    = aws_lambda_function.f.arn
+}`, "inline.tf:9: DLQ aws_sqs_queue.dlq (used at inline.tf:4) has no ApproximateNumberOfMessagesVisible alarm"},
+		{"unencrypted queue", evaluated(checkDLQs), `
+resource "aws_sqs_queue" "plain" {}`, "inline.tf:2: aws_sqs_queue.plain is not encrypted"},
+		{"secret value in state", static(checkSecretVersions), `
+resource "aws_secretsmanager_secret_version" "v" {
+  secret_id     = "x"
+  secret_string = jsonencode({ api_key = "hunter2" })
+}`, "inline.tf:4: aws_secretsmanager_secret_version.v sets secret_string"},
+		{"published port and no circuit breaker", evaluated(checkECS), `
+resource "aws_ecs_task_definition" "t" {
+  requires_compatibilities = ["FARGATE"]
+  runtime_platform {
+    cpu_architecture        = "X86_64"
+    operating_system_family = "LINUX"
+  }
+  container_definitions = jsonencode([{
+    name             = "worker"
+    portMappings     = [{ containerPort = 9464 }]
+    logConfiguration = { logDriver = "awslogs" }
+  }])
+}
+resource "aws_ecs_service" "s" {
+  network_configuration {
+    assign_public_ip = true
+  }
+}`, `inline.tf:8: aws_ecs_task_definition.t container "worker" publishes portMappings`},
+		{"x86 task", evaluated(checkECS), `
+resource "aws_ecs_task_definition" "t" {
+  runtime_platform {
+    cpu_architecture        = "X86_64"
+    operating_system_family = "LINUX"
+  }
+}`, `inline.tf:3: aws_ecs_task_definition.t cpu_architecture must be "ARM64", got "X86_64"`},
+		{"service without circuit breaker", evaluated(checkECS), `
+resource "aws_ecs_service" "s" {
+  network_configuration {
+    assign_public_ip = false
+  }
+}`, "inline.tf:2: aws_ecs_service.s has no deployment_circuit_breaker"},
+		{"security group ingress", evaluated(checkECS), `
+resource "aws_security_group" "g" {
+  ingress {
+    from_port = 0
+    to_port   = 0
+  }
+}`, "inline.tf:2: aws_security_group.g has ingress rules"},
+		{"egress port range", evaluated(checkECS), `
+resource "aws_vpc_security_group_egress_rule" "e" {
+  ip_protocol = "tcp"
+  from_port   = 0
+  to_port     = 65535
+}`, "inline.tf:2: aws_vpc_security_group_egress_rule.e opens ports 0-65535"},
+		{"no backlog scaling", scaling, `
+resource "aws_appautoscaling_policy" "cpu" {
+  target_tracking_scaling_policy_configuration {
+    predefined_metric_specification {
+      predefined_metric_type = "ECSServiceAverageCPUUtilization"
+    }
+  }
+}`, "no target tracking policy on the worker's ApproximateBacklogCount metric"},
+		{"scaling namespace differs from the worker's", scaling, `
+resource "aws_appautoscaling_policy" "backlog" {
+  target_tracking_scaling_policy_configuration {
+    customized_metric_specification {
+      metrics {
+        id = "b"
+        metric_stat {
+          stat = "Average"
+          metric {
+            namespace   = "Other"
+            metric_name = "ApproximateBacklogCount"
+          }
+        }
+      }
+    }
+  }
+}
+resource "aws_ecs_task_definition" "t" {
+  container_definitions = jsonencode([{
+    name        = "worker"
+    environment = [{ name = "BACKLOG_METRIC_NAMESPACE", value = "GenesysIngest/x" }]
+  }])
+}`, `inline.tf:19: aws_ecs_task_definition.t container "worker" publishes the backlog to BACKLOG_METRIC_NAMESPACE "GenesysIngest/x" but the scaling policy reads "Other"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assertFinding(t, c.check(t, loadModuleSource(t, c.src)), c.want)
+		})
+	}
+
+	// Module calls are checked against the called module.
+	t.Run("module call with unknown argument and output", func(t *testing.T) {
+		callee := loadModuleSource(t, `
+variable "needed" {
+  description = "d"
+  type        = string
+}
+output "ok" {
+  description = "d"
+  value       = var.needed
+}`)
+		caller := loadModuleSource(t, `
+module "m" {
+  source = "./m"
+  typo   = "x"
+}
+output "o" {
+  description = "d"
+  value       = module.m.missing
+}`)
+		fs := checkModuleCall(caller, "m", callee)
+		assertFinding(t, fs, `inline.tf:4: module.m passes "typo", which the module does not declare`)
+		assertFinding(t, fs, `inline.tf:2: module.m does not pass required variable "needed"`)
+		assertFinding(t, fs, `inline.tf:8: module.m has no output "missing"`)
+	})
+}
+
+// assertFinding fails unless one finding contains want.
+func assertFinding(t *testing.T, fs []finding, want string) {
+	t.Helper()
+	lines := make([]string, len(fs))
+	for i, f := range fs {
+		lines[i] = f.String()
+		if strings.Contains(lines[i], want) {
+			if !regexp.MustCompile(`^[^:]+\.tf:\d+: `).MatchString(lines[i]) {
+				t.Errorf("finding %q does not start with file:line", lines[i])
+			}
+			return
+		}
+	}
+	t.Errorf("no finding contains %q; got %d:\n%s", want, len(fs), strings.Join(lines, "\n"))
+}
+
+func names(entries []envEntry) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e.name
+	}
+	return out
+}
+
+func assertNames(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	g := append([]string{}, got...)
+	w := append([]string{}, want...)
+	sort.Strings(g)
+	sort.Strings(w)
+	if strings.Join(g, ",") != strings.Join(w, ",") {
+		t.Errorf("%s names:\n got  %v\n want %v", what, g, w)
+	}
+}
