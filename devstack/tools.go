@@ -82,6 +82,10 @@ func (p Paths) Dynalite() string { return filepath.Join(p.Root, "node_modules", 
 // emulator from the Go module proxy into .tools/bin, dynalite from the
 // committed package-lock.json with npm ci. Nothing is installed globally.
 func EnsureTools(ctx context.Context, p Paths, log io.Writer) error {
+	return withLock(p, func() error { return ensureTools(ctx, p, log) })
+}
+
+func ensureTools(ctx context.Context, p Paths, log io.Writer) error {
 	if _, err := os.Stat(p.Temporal()); err != nil {
 		fmt.Fprintln(log, "installing the Temporal CLI (first time only, a few minutes)…")
 		if err := goInstall(ctx, p, temporalCLIModule, log); err != nil {
@@ -123,6 +127,10 @@ func goInstall(ctx context.Context, p Paths, module string, log io.Writer) error
 // (built exactly as for AWS, but for the local architecture so the emulator
 // can run it).
 func Build(ctx context.Context, p Paths, log io.Writer) error {
+	return withLock(p, func() error { return build(ctx, p, log) })
+}
+
+func build(ctx context.Context, p Paths, log io.Writer) error {
 	targets := []struct{ out, pkg, tags string }{
 		{"worker", "./worker", ""},
 		{"genesys-simulator", "./simulator/cmd/genesys-simulator", ""},

@@ -1,0 +1,199 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/genesys-ingest/genesys-ingest/activities/store"
+	"github.com/genesys-ingest/genesys-ingest/devstack"
+	"github.com/genesys-ingest/genesys-ingest/internal/fixtures"
+	"github.com/genesys-ingest/genesys-ingest/simulator"
+	"github.com/genesys-ingest/genesys-ingest/starter/intake"
+	"github.com/genesys-ingest/genesys-ingest/workflows"
+)
+
+func table() *store.Table {
+	return store.NewTable(devstack.LocalDynamoDB(stack.Endpoints.DynamoDB), store.Config{})
+}
+
+func sim() *simulator.Client { return simulator.NewClient(stack.Endpoints.Simulator) }
+
+func invoke(t *testing.T, payload []byte) events.SQSEventResponse {
+	t.Helper()
+	resp, err := http.Post(stack.Endpoints.LambdaInvokeURL(), "application/json", bytes.NewReader(payload))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "forwarder answered %s", body)
+	require.Empty(t, resp.Header.Get("X-Amz-Function-Error"), "forwarder failed: %s", body)
+	var out events.SQSEventResponse
+	require.NoError(t, json.Unmarshal(body, &out), "forwarder answer %s", body)
+	return out
+}
+
+func temporalClient(t *testing.T) client.Client {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: stack.Endpoints.TemporalAddress})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
+
+// TestEndToEndStoresEveryConversationAsGenerated runs SQS batches with
+// poison records through the real bootstrap and compares every stored item,
+// field by field, with what the simulator generated.
+func TestEndToEndStoresEveryConversationAsGenerated(t *testing.T) {
+	ctx := context.Background()
+	report, err := devstack.Drive(ctx, stack.Endpoints, devstack.DriveOptions{
+		Conversations: 60, EventsPerDelivery: 40, Poison: true,
+	})
+	require.NoError(t, err)
+
+	assert.Zero(t, report.BatchItemFailures, "poison records are acknowledged, never handed back to SQS")
+	assert.Equal(t, 2*report.Deliveries, report.RejectedRecords, "one non-JSON body and one bad id per batch")
+	assert.Empty(t, report.Missing)
+	assert.Zero(t, report.Failed)
+	assert.Equal(t, 60, report.StoredComplete)
+	// Readiness lag was met: the simulator answered ids as absent and the
+	// workflows came back for them.
+	assert.Positive(t, report.Counters.NotFound, "the simulator hid conversations right after their events")
+	requests := 0
+	for _, s := range report.Summaries {
+		requests += s.GenesysRequests
+	}
+	assert.Greater(t, requests, report.Workflows, "workflows polled again for conversations that were not ready")
+
+	catalog := struct {
+		OrgID string `json:"orgId"`
+	}{}
+	getJSON(t, stack.Endpoints.Simulator+"/sim/catalog", &catalog)
+	tbl := table()
+	for id := range report.Items {
+		truth, err := sim().GroundTruth(ctx, id)
+		require.NoError(t, err)
+		rec, found, err := tbl.GetRecord(ctx, id)
+		require.NoError(t, err)
+		require.True(t, found, id)
+		want := truth.Expected
+		assert.Equal(t, store.StatusComplete, rec.Status, id)
+		assert.Equal(t, want.ConversationStart, rec.ConversationStart, id)
+		assert.Equal(t, want.ConversationEnd, rec.ConversationEnd, id)
+		require.NotNil(t, rec.DurationMs, id)
+		assert.Equal(t, want.DurationMs, *rec.DurationMs, id)
+		assert.Equal(t, want.HandleTimeMs, rec.HandleTimeMs, id)
+		assert.Equal(t, want.TalkTimeMs, rec.TalkTimeMs, id)
+		assert.Equal(t, want.AcwTimeMs, rec.AcwTimeMs, id)
+		assert.Equal(t, sorted(want.QueueIDs), rec.QueueIDs, id)
+		assert.Equal(t, sorted(want.UserIDs), rec.UserIDs, id)
+		assert.Equal(t, sorted(want.WrapUpCodes), rec.WrapUpCodes, id)
+		assert.Equal(t, sorted(want.DivisionIDs), rec.DivisionIDs, id)
+		assert.Equal(t, want.MediaType, rec.MediaType, id)
+		assert.Equal(t, want.OriginatingDirection, rec.OriginatingDirection, id)
+		assert.Equal(t, want.ParticipantCount, rec.ParticipantCount, id)
+		assert.Equal(t, catalog.OrgID, rec.OrgID, id)
+		detail, err := store.DecodeDetail(rec.Detail)
+		require.NoError(t, err)
+		wantDetail, err := json.Marshal(truth.Complete)
+		require.NoError(t, err)
+		assert.JSONEq(t, string(wantDetail), string(detail), id)
+	}
+}
+
+// TestSharedSQSFixtureIsAcknowledgedWhole sends the shared fixture, with a
+// non-JSON record and a bad id, through the bootstrap: nothing comes back
+// for retry.
+func TestSharedSQSFixtureIsAcknowledgedWhole(t *testing.T) {
+	resp := invoke(t, fixtures.Read(t, "events/sqs-batch.json"))
+	assert.Empty(t, resp.BatchItemFailures)
+}
+
+// TestDuplicateDeliveryStartsNoSecondWorkflowAndChangesNoItem redelivers a
+// finished batch: the forwarder maps it to the same workflow id, Temporal
+// refuses a second run, and no item changes.
+func TestDuplicateDeliveryStartsNoSecondWorkflowAndChangesNoItem(t *testing.T) {
+	ctx := context.Background()
+	emitted, err := sim().Emit(ctx, simulator.EmitRequest{Conversations: 5, Shape: "sqs", BatchSize: 1000})
+	require.NoError(t, err)
+	require.Len(t, emitted.Deliveries, 1)
+	delivery := emitted.Deliveries[0]
+	parsed, err := intake.Parse(delivery)
+	require.NoError(t, err)
+	id := parsed.WorkflowID()
+
+	assert.Empty(t, invoke(t, delivery).BatchItemFailures)
+	temporal := temporalClient(t)
+	var first workflows.Summary
+	require.NoError(t, temporal.GetWorkflow(ctx, id, "").Get(ctx, &first))
+	assert.Equal(t, 5, first.StoredComplete)
+	before := items(t, emitted.ConversationIDs)
+
+	assert.Empty(t, invoke(t, delivery).BatchItemFailures, "a duplicate is acknowledged")
+	runs, err := temporal.ListWorkflow(ctx, listRuns(id))
+	require.NoError(t, err)
+	assert.Len(t, runs.Executions, 1, "no second workflow for the same batch")
+	assert.Equal(t, before, items(t, emitted.ConversationIDs), "no item changed")
+}
+
+// TestBurstOf429sIsAbsorbed lowers the simulator's rate limit far below
+// what the worker sends: requests get 429 with Retry-After, the activities
+// wait exactly that long, and nothing is lost.
+func TestBurstOf429sIsAbsorbed(t *testing.T) {
+	ctx := context.Background()
+	require.NoError(t, sim().UpdateSettings(ctx, map[string]any{"rateLimitPerMinute": 8}))
+	t.Cleanup(func() { _ = sim().UpdateSettings(context.Background(), map[string]any{"rateLimitPerMinute": 300}) })
+	// Wait for the current rate-limit window to reset (60 s windows).
+	time.Sleep(time.Second)
+
+	report, err := devstack.Drive(ctx, stack.Endpoints, devstack.DriveOptions{Conversations: 24, EventsPerDelivery: 4})
+	require.NoError(t, err)
+	assert.Positive(t, report.RateLimited, "the simulator answered 429s")
+	assert.Empty(t, report.Missing)
+	assert.Zero(t, report.Failed)
+	assert.Equal(t, 24, report.StoredComplete)
+}
+
+func items(t *testing.T, ids []string) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for _, id := range ids {
+		item, found, err := table().Get(context.Background(), id)
+		require.NoError(t, err)
+		require.True(t, found, id)
+		out[id] = item
+	}
+	return out
+}
+
+func sorted(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
+}
+
+func listRuns(workflowID string) *workflowservice.ListWorkflowExecutionsRequest {
+	return &workflowservice.ListWorkflowExecutionsRequest{Query: "WorkflowId = '" + workflowID + "'"}
+}
