@@ -1,0 +1,176 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/genesys-ingest/genesys-ingest/activities/genesys"
+	"github.com/genesys-ingest/genesys-ingest/activities/store"
+	"github.com/genesys-ingest/genesys-ingest/internal/fixtures"
+	"github.com/genesys-ingest/genesys-ingest/workflows"
+)
+
+const (
+	completeID = "5e8d1c3a-9f7b-4b2e-8c61-0d4f7a2b9e10"
+	absentID   = "a3b9e2f1-6c4d-4e8a-b7f0-1c2d3e4f5a60"
+	org        = "7c1f2a0e-5b0d-4d6e-9a55-3f3f2e9c1a01"
+)
+
+type fakeGenesys struct {
+	conversations map[string][]byte
+	err           error
+	asked         [][]string
+}
+
+func (f *fakeGenesys) FetchConversations(_ context.Context, ids []string) (*genesys.Fetched, error) {
+	f.asked = append(f.asked, ids)
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := &genesys.Fetched{Conversations: map[string]json.RawMessage{}}
+	for _, id := range ids {
+		if raw, ok := f.conversations[id]; ok {
+			out.Conversations[id] = raw
+		}
+	}
+	return out, nil
+}
+
+type fakeStore struct {
+	written  []store.Record
+	existing map[string]bool
+	err      error
+}
+
+func (f *fakeStore) Upsert(_ context.Context, r store.Record) (store.Outcome, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	if f.existing[r.ConversationID] {
+		return store.Unchanged, nil
+	}
+	f.written = append(f.written, r)
+	return store.Written, nil
+}
+
+func execute(t *testing.T, f *Fetcher, req workflows.FetchRequest) (workflows.FetchResult, error) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(f.FetchAndStoreConversations)
+	val, err := env.ExecuteActivity(f.FetchAndStoreConversations, req)
+	if err != nil {
+		return workflows.FetchResult{}, err
+	}
+	var res workflows.FetchResult
+	require.NoError(t, val.Get(&res))
+	return res, nil
+}
+
+func refs(ids ...string) []workflows.ConversationRef {
+	out := make([]workflows.ConversationRef, len(ids))
+	for i, id := range ids {
+		out[i] = workflows.ConversationRef{ID: id, OrgID: org}
+	}
+	return out
+}
+
+func TestStoresCompleteConversationsAndReportsTheRestAsNotReady(t *testing.T) {
+	gc := &fakeGenesys{conversations: map[string][]byte{completeID: fixtures.Read(t, "analytics/conversation-complete.json")}}
+	st := &fakeStore{}
+	fetchedAt := time.Date(2026, 11, 27, 11, 5, 0, 0, time.UTC)
+	res, err := execute(t, &Fetcher{Genesys: gc, Store: st, Now: func() time.Time { return fetchedAt }},
+		workflows.FetchRequest{Conversations: refs(completeID, absentID)})
+	require.NoError(t, err)
+	assert.Equal(t, workflows.FetchResult{StoredComplete: 1, NotReady: []string{absentID}, Requests: 1}, res)
+	assert.Equal(t, [][]string{{completeID, absentID}}, gc.asked, "one request for the whole chunk")
+	require.Len(t, st.written, 1)
+	assert.Equal(t, org, st.written[0].OrgID)
+	assert.Equal(t, "2026-11-27T11:05:00.000Z", st.written[0].FetchedAt)
+}
+
+func TestIncompleteConversationWaitsUntilTheDeadline(t *testing.T) {
+	gc := &fakeGenesys{conversations: map[string][]byte{completeID: fixtures.Read(t, "analytics/conversation-not-ready.json")}}
+	st := &fakeStore{}
+	res, err := execute(t, &Fetcher{Genesys: gc, Store: st}, workflows.FetchRequest{Conversations: refs(completeID)})
+	require.NoError(t, err)
+	assert.Equal(t, []string{completeID}, res.NotReady)
+	assert.Empty(t, st.written)
+
+	res, err = execute(t, &Fetcher{Genesys: gc, Store: st}, workflows.FetchRequest{Conversations: refs(completeID), StoreIncomplete: true})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.StoredIncomplete)
+	require.Len(t, st.written, 1)
+	assert.Equal(t, store.StatusIncomplete, st.written[0].Status)
+}
+
+func TestRepeatedWriteCountsAsUnchanged(t *testing.T) {
+	gc := &fakeGenesys{conversations: map[string][]byte{completeID: fixtures.Read(t, "analytics/conversation-complete.json")}}
+	res, err := execute(t, &Fetcher{Genesys: gc, Store: &fakeStore{existing: map[string]bool{completeID: true}}},
+		workflows.FetchRequest{Conversations: refs(completeID)})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Unchanged)
+	assert.Zero(t, res.StoredComplete)
+}
+
+func TestUnmappableRecordFailsOnlyThatConversation(t *testing.T) {
+	gc := &fakeGenesys{conversations: map[string][]byte{
+		completeID: fixtures.Read(t, "analytics/conversation-complete.json"),
+		absentID:   []byte(`{"conversationId":"` + absentID + `","conversationStart":"yesterday"}`),
+	}}
+	res, err := execute(t, &Fetcher{Genesys: gc, Store: &fakeStore{}}, workflows.FetchRequest{Conversations: refs(completeID, absentID)})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.StoredComplete)
+	require.Len(t, res.Failed, 1)
+	assert.Equal(t, absentID, res.Failed[0].ConversationID)
+	assert.Contains(t, res.Failed[0].Reason, workflows.ErrTypeInvalidRecord)
+}
+
+func TestStoreFailureFailsTheAttemptSoItIsRetried(t *testing.T) {
+	gc := &fakeGenesys{conversations: map[string][]byte{completeID: fixtures.Read(t, "analytics/conversation-complete.json")}}
+	_, err := execute(t, &Fetcher{Genesys: gc, Store: &fakeStore{err: errors.New("ProvisionedThroughputExceeded")}},
+		workflows.FetchRequest{Conversations: refs(completeID)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "store conversations")
+}
+
+func TestClassify(t *testing.T) {
+	netErr := &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	for _, tc := range []struct {
+		name         string
+		err          error
+		wantType     string
+		nonRetryable bool
+		delay        time.Duration
+	}{
+		{"429 waits Retry-After", &genesys.APIError{Status: 429, Code: "too.many.requests.retry.after", RetryAfter: 42 * time.Second}, workflows.ErrTypeRateLimited, false, 42 * time.Second},
+		{"504 request.timeout waits 10s", &genesys.APIError{Status: 504, Code: "request.timeout"}, workflows.ErrTypeUnavailable, false, 10 * time.Second},
+		{"503 backs off", &genesys.APIError{Status: 503, Code: "service.unavailable"}, workflows.ErrTypeUnavailable, false, 0},
+		{"400 is split by the workflow", &genesys.APIError{Status: 400, Code: "bad.request"}, workflows.ErrTypeBadRequest, true, 0},
+		{"403 is permanent", &genesys.APIError{Status: 403, Code: "missing.permissions"}, workflows.ErrTypeRejected, true, 0},
+		{"token throttling retries", &genesys.TokenError{Status: 400, Code: "invalid_request", Throttled: true, RetryAfter: 5 * time.Second}, workflows.ErrTypeUnavailable, false, 5 * time.Second},
+		{"bad credentials are permanent", &genesys.TokenError{Status: 401, Code: "invalid_client"}, workflows.ErrTypeRejected, true, 0},
+		{"malformed body retries", fmt.Errorf("decode: %w", genesys.ErrMalformedResponse), workflows.ErrTypeMalformed, false, 0},
+		{"too large splits", fmt.Errorf("read: %w", genesys.ErrResponseTooLarge), workflows.ErrTypeBadRequest, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var appErr *temporal.ApplicationError
+			require.ErrorAs(t, classify(tc.err), &appErr)
+			assert.Equal(t, tc.wantType, appErr.Type())
+			assert.Equal(t, tc.nonRetryable, appErr.NonRetryable())
+			assert.Equal(t, tc.delay, appErr.NextRetryDelay())
+		})
+	}
+	assert.Same(t, netErr, classify(netErr), "connection errors keep the retry policy's backoff")
+}

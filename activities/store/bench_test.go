@@ -1,0 +1,34 @@
+package store_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/genesys-ingest/genesys-ingest/activities/store"
+)
+
+// BenchmarkNewRecord maps the complete analytics fixture to its item, the
+// worker's CPU work per stored conversation besides the DynamoDB write.
+func BenchmarkNewRecord(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "conversation-complete.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	fetchedAt := time.Date(2026, 11, 27, 11, 5, 0, 0, time.UTC)
+	r, err := store.NewRecord(raw, "org-1", fetchedAt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !r.Complete() {
+		b.Fatalf("fixture maps to status %q, want %q", r.Status, store.StatusComplete)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := store.NewRecord(raw, "org-1", fetchedAt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
