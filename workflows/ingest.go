@@ -148,7 +148,7 @@ func (w *ingestion) fetchRound(ctx workflow.Context) {
 			queue = queue[1:]
 			w.inFlight++
 			future := workflow.ExecuteActivity(w.fetchContext(ctx, len(refs)), FetchActivityName,
-				FetchRequest{Conversations: refs, StoreIncomplete: storeIncomplete})
+				FetchRequest{Conversations: fetchTargets(refs), StoreIncomplete: storeIncomplete})
 			selector.AddFuture(future, func(f workflow.Future) {
 				w.inFlight--
 				var res FetchResult
@@ -322,6 +322,16 @@ func failureReason(err error) string {
 		return truncate("fetch timed out: "+timeoutErr.Error(), 300)
 	}
 	return truncate(err.Error(), 300)
+}
+
+// fetchTargets keeps only what the activity needs (id and org), since every
+// chunk's input is recorded in history again at every poll.
+func fetchTargets(refs []ConversationRef) []ConversationRef {
+	out := make([]ConversationRef, len(refs))
+	for i, r := range refs {
+		out[i] = ConversationRef{ID: r.ID, OrgID: r.OrgID}
+	}
+	return out
 }
 
 func chunk(refs []ConversationRef, size int) [][]ConversationRef {
