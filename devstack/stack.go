@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+
+	"github.com/genesys-ingest/genesys-ingest/starter/forwarder"
 )
 
 // Ports of the stack's services.
@@ -53,7 +55,10 @@ func FreePorts() (Ports, error) {
 }
 
 // Search attributes registered on the dev server; the forwarder sets them.
-var searchAttributes = []string{"GenesysOrgId=Keyword", "IngestConversationCount=Int"}
+var searchAttributes = []string{
+	forwarder.OrgIDSearchAttribute.GetName() + "=Keyword",
+	forwarder.ConversationCountSearchAttribute.GetName() + "=Int",
+}
 
 // Simulator credentials: not secrets, the simulator accepts only these.
 const (

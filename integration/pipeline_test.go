@@ -142,7 +142,9 @@ func TestDuplicateDeliveryStartsNoSecondWorkflowAndChangesNoItem(t *testing.T) {
 	assert.Empty(t, invoke(t, delivery).BatchItemFailures, "a duplicate is acknowledged")
 	runs, err := temporal.ListWorkflow(ctx, listRuns(id))
 	require.NoError(t, err)
-	assert.Len(t, runs.Executions, 1, "no second workflow for the same batch")
+	require.Len(t, runs.Executions, 1, "no second workflow for the same batch")
+	assert.Contains(t, runs.Executions[0].GetSearchAttributes().GetIndexedFields(), "GenesysOrgId",
+		"the forwarder sets the search attributes the dev server registers")
 	assert.Equal(t, before, items(t, emitted.ConversationIDs), "no item changed")
 }
 

@@ -8,11 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/genesys-ingest/genesys-ingest/config"
@@ -25,11 +28,21 @@ type WorkflowStarter interface {
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 }
 
+// Search attributes set on every workflow, for filtering in the Web UI.
+// They must be registered in the namespace (the local dev server registers
+// them); where they are not, workflows start without them.
+var (
+	OrgIDSearchAttribute             = temporal.NewSearchAttributeKeyKeyword("GenesysOrgId")
+	ConversationCountSearchAttribute = temporal.NewSearchAttributeKeyInt64("IngestConversationCount")
+)
+
 // Handler forwards deliveries to Temporal.
 type Handler struct {
 	temporal WorkflowStarter
 	cfg      config.Forwarder
 	logger   *zap.Logger
+	// noSearchAttributes is set once the namespace refused them.
+	noSearchAttributes atomic.Bool
 }
 
 // New returns a Handler. The client may be lazy: nothing dials Temporal until
@@ -100,8 +113,7 @@ func (h *Handler) Forward(ctx context.Context, payload json.RawMessage) (Outcome
 	}
 
 	out.WorkflowID = delivery.WorkflowID()
-	run, err := h.temporal.ExecuteWorkflow(ctx, h.startOptions(out.WorkflowID, delivery), workflows.IngestWorkflowName,
-		workflows.IngestInput{BatchID: out.WorkflowID, Conversations: delivery.Conversations, Options: h.cfg.Workflow})
+	run, err := h.start(ctx, out.WorkflowID, delivery)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):
@@ -122,6 +134,26 @@ func (h *Handler) Forward(ctx context.Context, payload json.RawMessage) (Outcome
 		zap.String("shape", string(delivery.Shape)), zap.Int("conversations", out.Conversations),
 		zap.Int("rejected", len(out.Rejected)), zap.Int("ignored", out.Ignored))
 	return out, nil
+}
+
+func (h *Handler) start(ctx context.Context, id string, d *intake.Delivery) (client.WorkflowRun, error) {
+	input := workflows.IngestInput{BatchID: id, Conversations: d.Conversations, Options: h.cfg.Workflow}
+	opts := h.startOptions(id, d)
+	if !h.noSearchAttributes.Load() {
+		opts.TypedSearchAttributes = temporal.NewSearchAttributes(
+			OrgIDSearchAttribute.ValueSet(d.Conversations[0].OrgID),
+			ConversationCountSearchAttribute.ValueSet(int64(len(d.Conversations))))
+	}
+	run, err := h.temporal.ExecuteWorkflow(ctx, opts, workflows.IngestWorkflowName, input)
+	var invalid *serviceerror.InvalidArgument
+	if errors.As(err, &invalid) && strings.Contains(strings.ToLower(invalid.Error()), "search attribute") {
+		h.noSearchAttributes.Store(true)
+		h.logger.Warn("namespace has no GenesysOrgId/IngestConversationCount search attributes; starting workflows without them",
+			zap.Error(err))
+		opts.TypedSearchAttributes = temporal.SearchAttributes{}
+		return h.temporal.ExecuteWorkflow(ctx, opts, workflows.IngestWorkflowName, input)
+	}
+	return run, err
 }
 
 func (h *Handler) startOptions(id string, d *intake.Delivery) client.StartWorkflowOptions {

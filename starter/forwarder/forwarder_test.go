@@ -116,3 +116,27 @@ func TestDeliveryOfOnlyPoisonStartsNothing(t *testing.T) {
 	assert.Empty(t, starter.options)
 	assert.Equal(t, events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}, out.LambdaResponse())
 }
+
+func TestStartsWithoutSearchAttributesWhereTheNamespaceLacksThem(t *testing.T) {
+	starter := &refusingStarter{}
+	h, logs := newHandler(t, starter)
+	for range 2 {
+		_, err := h.Forward(context.Background(), fixtures.Read(t, "events/acw.json"))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, []int{2, 0, 0}, starter.attributeCounts, "refused once, then never sent again")
+	assert.Equal(t, 1, logs.FilterMessageSnippet("search attributes").Len())
+}
+
+// refusingStarter refuses any start that carries search attributes, as a
+// namespace does where they are not registered.
+type refusingStarter struct{ attributeCounts []int }
+
+func (r *refusingStarter) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	n := o.TypedSearchAttributes.Size()
+	r.attributeCounts = append(r.attributeCounts, n)
+	if n > 0 {
+		return nil, serviceerror.NewInvalidArgument("search attribute GenesysOrgId is not defined")
+	}
+	return fakeRun{id: o.ID}, nil
+}

@@ -53,6 +53,8 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return demo(ctx, paths, *conversations, *batch)
+	case "bench":
+		return bench(ctx, paths, args[1:])
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
