@@ -41,7 +41,7 @@ TF_ROOTS := $(TF_DIR)/modules/genesys-ingest $(TF_DIR)/examples/complete
 TFLINT_VERSION := v0.64.0
 TFLINT := $(TOOLS_BIN)/tflint
 
-.PHONY: lambda lambda-reproducible worker worker-image deployments-check tflint
+.PHONY: lambda lambda-reproducible worker worker-image deployments-check terraform-lint tflint
 
 # The forwarder. -buildvcs=false keeps the commit id out of the binary, so the
 # zip (and the Lambda's source_code_hash) changes only when the code does,
@@ -74,7 +74,11 @@ worker-image:
 	@$(DOCKER) info >/dev/null 2>&1 || { echo "worker-image: no Docker engine answers ('$(DOCKER) info' failed): start the daemon or set DOCKER_HOST" >&2; exit 1; }
 	DOCKER_BUILDKIT=1 $(DOCKER) build --platform linux/arm64 -f $(WORKER_DOCKERFILE) -t $(WORKER_IMAGE) .
 
-deployments-check: tflint
+deployments-check: terraform-lint
+	$(GO) test ./deployments/...
+
+# Static checks of the HCL that need no provider: part of `make test`.
+terraform-lint: tflint
 	@if command -v terraform >/dev/null 2>&1; then \
 		echo "terraform fmt -check -recursive $(TF_DIR)"; \
 		TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive -diff $(TF_DIR) || exit 1; \
@@ -85,7 +89,6 @@ deployments-check: tflint
 		echo "tflint --chdir=$$d"; \
 		$(TFLINT) --chdir=$$d --config=$(CURDIR)/$(TF_DIR)/.tflint.hcl || exit 1; \
 	done
-	$(GO) test ./deployments/...
 
 # tflint's terraform ruleset is bundled in the binary: nothing else is
 # downloaded, so `tflint --init` is never needed.
