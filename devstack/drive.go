@@ -211,13 +211,12 @@ func waitForWorkflows(ctx context.Context, temporal client.Client, report *Repor
 					return
 				case <-tick.C:
 					mu.Lock()
-					stored := 0
-					for _, s := range summaries {
-						stored += s.StoredComplete + s.StoredIncomplete + s.Unchanged
-					}
-					fmt.Fprintf(progress, "  %5.0fs  workflows done %d/%d, conversations stored by them %d/%d\n",
-						time.Since(started).Seconds(), done, len(report.WorkflowIDs), stored, report.Conversations)
+					finished := done
+					current := slices.Clone(summaries)
 					mu.Unlock()
+					stored, received, waiting := liveProgress(ctx, temporal, report.WorkflowIDs, current)
+					fmt.Fprintf(progress, "  %5.0fs  workflows done %d/%d · stored %d of their %d conversations · waiting for readiness %d\n",
+						time.Since(started).Seconds(), finished, len(report.WorkflowIDs), stored, received, waiting)
 				}
 			}
 		}()
@@ -246,6 +245,26 @@ func waitForWorkflows(ctx context.Context, temporal client.Client, report *Repor
 		report.Failed += s.Failed
 	}
 	return nil
+}
+
+// liveProgress adds the finished workflows' summaries to what the running
+// ones report through their progress query. A conversation whose events came
+// in two batches is in two workflows, so the counts are per workflow.
+func liveProgress(ctx context.Context, temporal client.Client, ids []string, finished []workflows.Summary) (stored, received, waiting int) {
+	for i, id := range ids {
+		s := finished[i]
+		if s.Received == 0 {
+			value, err := temporal.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
+			var p workflows.Progress
+			if err != nil || value.Get(&p) != nil {
+				continue
+			}
+			s, waiting = p.Summary, waiting+p.Waiting
+		}
+		stored += s.StoredComplete + s.StoredIncomplete + s.Unchanged
+		received += s.Received
+	}
+	return stored, received, waiting
 }
 
 // readItems reads status and updatedAt of every id with BatchGetItem.
