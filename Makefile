@@ -7,7 +7,7 @@ export PATH := $(TOOLS_BIN):$(PATH)
 GO ?= go
 DEVSTACK := $(GO) run ./devstack/cmd/devstack
 
-.PHONY: help demo test up down tools build unit integration lint workflowcheck
+.PHONY: help demo test up down tools build unit integration lint workflowcheck bench
 
 help:
 	@echo "make demo         start the local stack and run a few hundred conversations through it"
@@ -16,6 +16,7 @@ help:
 	@echo "make lambda       dist/forwarder.zip for AWS Lambda (arm64)"
 	@echo "make worker       dist/worker-linux-arm64 for ECS Fargate"
 	@echo "make bench        throughput against the reference design"
+	@echo "make worker-image the worker container (needs Docker); make deployments-check: Terraform checks"
 
 ## The main job: the local stack plus a run of simulated conversations.
 demo:
@@ -35,7 +36,7 @@ build:
 	$(DEVSTACK) build
 
 ## Every test. Integration tests start their own services on free ports.
-test: tools lint
+test: tools lint terraform-lint
 	$(GO) test -count=1 -timeout 30m ./...
 
 lint: workflowcheck
@@ -47,3 +48,9 @@ workflowcheck:
 	$(GO) tool workflowcheck ./workflows/...
 
 include deployments/deployments.mk
+
+## Throughput of the reference design's shape and of the defaults, each on a
+## fresh local stack; BENCH_* knobs are in devstack/bench.go, results in
+## bench-results/. `make bench BENCH_SMOKE=1` is the quick CI variant.
+bench:
+	$(DEVSTACK) bench

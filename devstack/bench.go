@@ -185,6 +185,16 @@ type HistoryStats struct {
 	MaxEventsPerRun    int   `json:"maxEventsPerRun"`
 	MaxBytesPerRun     int64 `json:"maxBytesPerRun"`
 	MaxBytesOfOneEvent int   `json:"maxBytesOfOneEvent"`
+	// Fetch activities as the histories tell: how long each waited in the
+	// rate-limited queue (scheduled → started) and ran (started → closed;
+	// one Genesys request plus the DynamoDB writes of its chunk).
+	Activities        int     `json:"activities"`
+	ActivityRetries   int     `json:"activityRetries"`
+	ActivityWaitP50Ms float64 `json:"activityWaitP50Ms"`
+	ActivityWaitP99Ms float64 `json:"activityWaitP99Ms"`
+	ActivityRunP50Ms  float64 `json:"activityRunP50Ms"`
+	ActivityRunP99Ms  float64 `json:"activityRunP99Ms"`
+	ActivityRunMeanMs float64 `json:"activityRunMeanMs"`
 }
 
 // BenchConfig is one configuration's full result.
@@ -535,7 +545,10 @@ func workflowHistories(ctx context.Context, address string, ids []string) (Histo
 		return stats, fmt.Errorf("connect to Temporal: %w", err)
 	}
 	defer temporal.Close()
-	var mu sync.Mutex
+	var (
+		mu          sync.Mutex
+		waits, runs []time.Duration
+	)
 	group, ctx := errgroup.WithContext(ctx)
 	group.SetLimit(8)
 	for _, id := range ids {
@@ -543,10 +556,12 @@ func workflowHistories(ctx context.Context, address string, ids []string) (Histo
 			runID := ""
 			for {
 				var (
-					events, biggest int
-					size            int64
-					previous        string
+					events, biggest, retries int
+					size                     int64
+					previous                 string
+					runWaits, runRuns        []time.Duration
 				)
+				scheduled, started := map[int64]time.Time{}, map[int64]time.Time{}
 				iter := temporal.GetWorkflowHistory(ctx, id, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 				for iter.HasNext() {
 					event, err := iter.Next()
@@ -560,8 +575,32 @@ func workflowHistories(ctx context.Context, address string, ids []string) (Histo
 					n := proto.Size(event)
 					size += int64(n)
 					biggest = max(biggest, n)
+					at := event.GetEventTime().AsTime()
+					closed := int64(0)
+					switch event.GetEventType() {
+					case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+						scheduled[event.GetEventId()] = at
+					case enums.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+						a := event.GetActivityTaskStartedEventAttributes()
+						started[a.GetScheduledEventId()] = at
+						runWaits = append(runWaits, at.Sub(scheduled[a.GetScheduledEventId()]))
+						retries += int(max(a.GetAttempt()-1, 0))
+					case enums.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+						closed = event.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
+					case enums.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+						closed = event.GetActivityTaskFailedEventAttributes().GetScheduledEventId()
+					case enums.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+						closed = event.GetActivityTaskTimedOutEventAttributes().GetScheduledEventId()
+					}
+					if t, ok := started[closed]; ok && closed != 0 {
+						runRuns = append(runRuns, at.Sub(t))
+					}
 				}
 				mu.Lock()
+				waits = append(waits, runWaits...)
+				runs = append(runs, runRuns...)
+				stats.Activities += len(scheduled)
+				stats.ActivityRetries += retries
 				stats.Runs++
 				stats.Events += events
 				stats.Bytes += size
@@ -576,7 +615,19 @@ func workflowHistories(ctx context.Context, address string, ids []string) (Histo
 			}
 		})
 	}
-	return stats, group.Wait()
+	if err := group.Wait(); err != nil {
+		return stats, err
+	}
+	stats.ActivityWaitP50Ms, stats.ActivityWaitP99Ms = percentileMs(waits, 0.50), percentileMs(waits, 0.99)
+	stats.ActivityRunP50Ms, stats.ActivityRunP99Ms = percentileMs(runs, 0.50), percentileMs(runs, 0.99)
+	if len(runs) > 0 {
+		var sum time.Duration
+		for _, d := range runs {
+			sum += d
+		}
+		stats.ActivityRunMeanMs = round3(float64(sum.Microseconds()) / 1000 / float64(len(runs)))
+	}
+	return stats, nil
 }
 
 // lambdaColdStarts starts the forwarder bootstrap under the emulator n
@@ -875,6 +926,23 @@ func printBench(w io.Writer, r *BenchResult) {
 	row("events / SQS batches", f("%d / %d", ref.Report.Events, ref.Report.Deliveries), f("%d / %d", def.Report.Events, def.Report.Deliveries))
 	row("workflows / runs", f("%d / %d", ref.History.Workflows, ref.History.Runs), f("%d / %d", def.History.Workflows, def.History.Runs))
 	row("Genesys requests", f("%d", ref.Report.GenesysRequests), f("%d", def.Report.GenesysRequests))
+	idsPer := func(c *BenchConfig) float64 {
+		if c.Report.Conversations == 0 {
+			return 0
+		}
+		return float64(c.SimulatorTotals.IDsRequested) / float64(c.Report.Conversations)
+	}
+	row("Genesys ids requested/conversation", f("%.2f", idsPer(ref)), f("%.2f", idsPer(def)))
+	row("fetch activities (retries)", f("%d (%d)", ref.History.Activities, ref.History.ActivityRetries), f("%d (%d)", def.History.Activities, def.History.ActivityRetries))
+	row("fetch activity queue wait p50 / p99 ms", f("%.0f / %.0f", ref.History.ActivityWaitP50Ms, ref.History.ActivityWaitP99Ms), f("%.0f / %.0f", def.History.ActivityWaitP50Ms, def.History.ActivityWaitP99Ms))
+	row("fetch activity run time p50 / p99 ms", f("%.0f / %.0f", ref.History.ActivityRunP50Ms, ref.History.ActivityRunP99Ms), f("%.0f / %.0f", def.History.ActivityRunP50Ms, def.History.ActivityRunP99Ms))
+	rate := func(c *BenchConfig) float64 {
+		if c.ElapsedSeconds == 0 {
+			return 0
+		}
+		return float64(c.Report.GenesysRequests) / c.ElapsedSeconds
+	}
+	row("Genesys requests/s (limit 4.5)", f("%.2f", rate(ref)), f("%.2f", rate(def)))
 	row("elapsed s (first event → last item)", f("%.1f", ref.ElapsedSeconds), f("%.1f", def.ElapsedSeconds))
 	fmt.Fprintf(w, "\nthroughput ratio default/reference: %.2f×\n", r.ThroughputRatio)
 	if len(r.LambdaColdStart.SamplesMs) > 0 {
