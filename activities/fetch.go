@@ -24,9 +24,10 @@ type GenesysClient interface {
 	FetchConversations(ctx context.Context, ids []string) (*genesys.Fetched, error)
 }
 
-// Store is the part of *store.Table the fetch activity uses.
+// Store is the part of *store.Table the activities use.
 type Store interface {
 	Upsert(ctx context.Context, r store.Record) (store.Outcome, error)
+	CompleteIDs(ctx context.Context, ids []string) (map[string]bool, error)
 }
 
 // requestTimeoutRetryDelay is how long Genesys says a 504 request.timeout
@@ -114,6 +115,24 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 	}
 	recordMetrics(ctx, result)
 	return result, nil
+}
+
+// FindStoredConversations names the conversations already stored complete.
+// The workflow runs it as a local activity just before fetching, so that a
+// conversation whose events came in several batches, each with its own
+// workflow, costs one Genesys request instead of one per batch.
+func (f *Fetcher) FindStoredConversations(ctx context.Context, req workflows.StoredRequest) (workflows.StoredResult, error) {
+	complete, err := f.Store.CompleteIDs(ctx, req.IDs)
+	if err != nil {
+		return workflows.StoredResult{}, err
+	}
+	var res workflows.StoredResult
+	for _, id := range req.IDs {
+		if complete[id] {
+			res.Complete = append(res.Complete, id)
+		}
+	}
+	return res, nil
 }
 
 func (f *Fetcher) now() time.Time {

@@ -64,6 +64,31 @@ func (f *fakeStore) Upsert(_ context.Context, r store.Record) (store.Outcome, er
 	return store.Written, nil
 }
 
+func (f *fakeStore) CompleteIDs(_ context.Context, ids []string) (map[string]bool, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := map[string]bool{}
+	for _, id := range ids {
+		if f.existing[id] {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
+func TestFindStoredConversationsNamesOnlyCompleteOnes(t *testing.T) {
+	f := &Fetcher{Store: &fakeStore{existing: map[string]bool{completeID: true}}}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(f.FindStoredConversations)
+	val, err := env.ExecuteActivity(f.FindStoredConversations, workflows.StoredRequest{IDs: []string{absentID, completeID}})
+	require.NoError(t, err)
+	var res workflows.StoredResult
+	require.NoError(t, val.Get(&res))
+	assert.Equal(t, []string{completeID}, res.Complete)
+}
+
 func execute(t *testing.T, f *Fetcher, req workflows.FetchRequest) (workflows.FetchResult, error) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite

@@ -89,6 +89,9 @@ func run(createTable bool) error {
 
 	workflowWorker := worker.New(temporal, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.StopTimeout})
 	workflowWorker.RegisterWorkflowWithOptions(workflows.IngestConversations, workflow.RegisterOptions{Name: workflows.IngestWorkflowName})
+	// A local activity of the workflow: it reads DynamoDB only, so it stays
+	// off the rate-limited Genesys queue.
+	workflowWorker.RegisterActivityWithOptions(fetcher.FindStoredConversations, activity.RegisterOptions{Name: workflows.FindStoredActivityName})
 
 	fetchWorker := worker.New(temporal, cfg.GenesysTaskQueue, worker.Options{
 		// Enforced by the server for the whole queue, so every worker in the

@@ -59,6 +59,9 @@ type ingestion struct {
 	inFlight   int
 	waiting    []ConversationRef
 	nextPollAt time.Time
+	// checkTable is false only for executions started before the table
+	// check existed, so their histories still replay.
+	checkTable bool
 }
 
 func newIngestion(ctx workflow.Context, in IngestInput) (*ingestion, error) {
@@ -80,6 +83,7 @@ func newIngestion(ctx workflow.Context, in IngestInput) (*ingestion, error) {
 		w.due = w.admit(in.Conversations)
 	}
 	w.summary.Runs++
+	w.checkTable = workflow.GetVersion(ctx, "check-table-before-fetch", workflow.DefaultVersion, 1) == 1
 
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, w.progress); err != nil {
 		return nil, fmt.Errorf("register %s query: %w", ProgressQuery, err)
@@ -135,15 +139,31 @@ func (w *ingestion) run(ctx workflow.Context) (Summary, error) {
 }
 
 // fetchRound fetches every due conversation, keeping at most
-// FetchConcurrency chunks in flight. It leaves in w.due whatever it did not
-// dispatch because the run should continue as new.
+// FetchConcurrency chunks in flight. Ids are taken a window at a time and
+// checked against the table just before they are chunked, so a conversation
+// another batch has stored in the meantime costs no Genesys request. It
+// leaves in w.due whatever it did not dispatch because the run should
+// continue as new.
 func (w *ingestion) fetchRound(ctx workflow.Context) {
 	storeIncomplete := !workflow.Now(ctx).Before(w.deadline)
-	queue := chunk(w.due, w.opts.FetchBatchSize)
+	pending := w.due
 	w.due = nil
+	var queue [][]ConversationRef
 	selector := workflow.NewSelector(ctx)
 	for {
-		for len(queue) > 0 && w.inFlight < w.opts.FetchConcurrency && !w.shouldContinueAsNew(ctx) {
+		for w.inFlight < w.opts.FetchConcurrency && !w.shouldContinueAsNew(ctx) {
+			if len(queue) == 0 {
+				if len(pending) == 0 {
+					break
+				}
+				window := pending[:min(len(pending), filterWindow*w.opts.FetchBatchSize)]
+				pending = pending[len(window):]
+				if w.checkTable {
+					window = w.skipStored(ctx, window)
+				}
+				queue = chunk(window, w.opts.FetchBatchSize)
+				continue
+			}
 			refs := queue[0]
 			queue = queue[1:]
 			w.inFlight++
@@ -164,6 +184,47 @@ func (w *ingestion) fetchRound(ctx workflow.Context) {
 	for _, refs := range queue {
 		w.due = append(w.due, refs...)
 	}
+	w.due = append(w.due, pending...)
+}
+
+// filterWindow is how many chunks' worth of ids are checked against the table
+// at once: large enough to cost little history, small enough that the check
+// is fresh when the chunks are dispatched.
+const filterWindow = 10
+
+// skipStored drops the conversations already stored complete, counting them
+// as unchanged. If the table cannot be read, nothing is dropped: a redundant
+// fetch is harmless, a skipped one would not be.
+func (w *ingestion) skipStored(ctx workflow.Context, refs []ConversationRef) []ConversationRef {
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	var res StoredResult
+	if err := workflow.ExecuteLocalActivity(lctx, FindStoredActivityName, StoredRequest{IDs: ids}).Get(ctx, &res); err != nil {
+		w.logger.Warn("could not check which conversations are stored; fetching them all", "error", err)
+		return refs
+	}
+	if len(res.Complete) == 0 {
+		return refs
+	}
+	stored := make(map[string]bool, len(res.Complete))
+	for _, id := range res.Complete {
+		stored[id] = true
+	}
+	kept := refs[:0:0]
+	for _, r := range refs {
+		if stored[r.ID] {
+			w.summary.Unchanged++
+			continue
+		}
+		kept = append(kept, r)
+	}
+	return kept
 }
 
 func (w *ingestion) fetchContext(ctx workflow.Context, n int) workflow.Context {

@@ -28,8 +28,16 @@ type ingestSuite struct {
 
 func TestIngest(t *testing.T) { suite.Run(t, new(ingestSuite)) }
 
+// nothingStored is the table check when the table holds none of the ids.
+func nothingStored(context.Context, StoredRequest) (StoredResult, error) { return StoredResult{}, nil }
+
+func registerTableCheck(env *testsuite.TestWorkflowEnvironment, check func(context.Context, StoredRequest) (StoredResult, error)) {
+	env.RegisterActivityWithOptions(check, activity.RegisterOptions{Name: FindStoredActivityName})
+}
+
 func (s *ingestSuite) SetupTest() {
 	s.env = s.NewTestWorkflowEnvironment()
+	registerTableCheck(s.env, nothingStored)
 	s.env.RegisterActivityWithOptions(func(context.Context, FetchRequest) (FetchResult, error) {
 		return FetchResult{}, errors.New("unmocked")
 	}, activity.RegisterOptions{Name: FetchActivityName})
@@ -245,6 +253,48 @@ func (s *ingestSuite) TestInvalidAndRepeatedIDsNeverReachGenesys() {
 	s.Len(f.calls[0].req.Conversations, 2)
 }
 
+func TestConversationsStoredByAnotherBatchAreNotFetchedAgain(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	all := refs(250)
+	registerTableCheck(env, func(_ context.Context, req StoredRequest) (StoredResult, error) {
+		var res StoredResult
+		for _, id := range req.IDs {
+			if id == all[0].ID || id == all[249].ID {
+				res.Complete = append(res.Complete, id)
+			}
+		}
+		return res, nil
+	})
+	var fetched int
+	env.RegisterActivityWithOptions(func(_ context.Context, req FetchRequest) (FetchResult, error) {
+		fetched += len(req.Conversations)
+		return FetchResult{StoredComplete: len(req.Conversations), Requests: 1}, nil
+	}, activity.RegisterOptions{Name: FetchActivityName})
+	env.ExecuteWorkflow(IngestConversations, IngestInput{Conversations: all})
+	require.NoError(t, env.GetWorkflowError())
+	var summary Summary
+	require.NoError(t, env.GetWorkflowResult(&summary))
+	assert.Equal(t, 248, fetched)
+	assert.Equal(t, Summary{Received: 250, StoredComplete: 248, Unchanged: 2, GenesysRequests: 3, Runs: 1}, summary)
+}
+
+func TestAnUnreadableTableMeansFetchingEverything(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	registerTableCheck(env, func(context.Context, StoredRequest) (StoredResult, error) {
+		return StoredResult{}, errors.New("ResourceNotFoundException")
+	})
+	env.RegisterActivityWithOptions(func(_ context.Context, req FetchRequest) (FetchResult, error) {
+		return FetchResult{StoredComplete: len(req.Conversations), Requests: 1}, nil
+	}, activity.RegisterOptions{Name: FetchActivityName})
+	env.ExecuteWorkflow(IngestConversations, IngestInput{Conversations: refs(5)})
+	require.NoError(t, env.GetWorkflowError())
+	var summary Summary
+	require.NoError(t, env.GetWorkflowResult(&summary))
+	assert.Equal(t, 5, summary.StoredComplete)
+}
+
 func (s *ingestSuite) TestProgressQuery() {
 	f := s.fake()
 	all := refs(2)
@@ -264,6 +314,7 @@ func (s *ingestSuite) TestProgressQuery() {
 func TestTenThousandConversationsStayInsideTemporalLimits(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	registerTableCheck(env, nothingStored)
 	var calls int
 	env.RegisterActivityWithOptions(func(_ context.Context, req FetchRequest) (FetchResult, error) {
 		calls++
@@ -299,6 +350,7 @@ func TestContinuesAsNewWhenSuggestedAndCarriesProgress(t *testing.T) {
 	notReadyOnce := map[string]bool{all[0].ID: true}
 
 	first := s.NewTestWorkflowEnvironment()
+	registerTableCheck(first, nothingStored)
 	calls := 0
 	first.RegisterActivityWithOptions(func(_ context.Context, req FetchRequest) (FetchResult, error) {
 		calls++
@@ -330,6 +382,7 @@ func TestContinuesAsNewWhenSuggestedAndCarriesProgress(t *testing.T) {
 	assert.Equal(t, 10, next.Carry.Summary.Received)
 
 	second := s.NewTestWorkflowEnvironment()
+	registerTableCheck(second, nothingStored)
 	second.RegisterActivityWithOptions(func(_ context.Context, req FetchRequest) (FetchResult, error) {
 		return FetchResult{StoredComplete: len(req.Conversations), Requests: 1}, nil
 	}, activity.RegisterOptions{Name: FetchActivityName})

@@ -16,6 +16,10 @@ const (
 	// FetchActivityName is the registered name of the activity that fetches one
 	// chunk of conversations from Genesys and stores them.
 	FetchActivityName = "FetchAndStoreConversations"
+	// FindStoredActivityName is the local activity that finds which
+	// conversations are already stored complete, so that a conversation
+	// whose events arrived in several batches is fetched once.
+	FindStoredActivityName = "FindStoredConversations"
 	// ProgressQuery returns the workflow's Progress.
 	ProgressQuery = "progress"
 
@@ -137,6 +141,16 @@ type Progress struct {
 	Polls      int       `json:"polls"`
 	NextPollAt time.Time `json:"nextPollAt,omitempty"`
 	Deadline   time.Time `json:"deadline"`
+}
+
+// StoredRequest asks which of these conversations are stored complete.
+type StoredRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// StoredResult names the ones that are.
+type StoredResult struct {
+	Complete []string `json:"complete,omitempty"`
 }
 
 // FetchRequest is the fetch activity's input: one chunk, one Genesys request.

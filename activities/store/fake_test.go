@@ -16,6 +16,10 @@ type fakeAPI struct {
 	gets []*dynamodb.GetItemInput
 	item map[string]types.AttributeValue
 
+	batchGets []*dynamodb.BatchGetItemInput
+	// complete ids are answered by BatchGetItem with status complete.
+	complete map[string]bool
+
 	creates   []*dynamodb.CreateTableInput
 	createErr error
 	// statuses are returned by successive DescribeTable calls; the last repeats.
@@ -48,4 +52,21 @@ func (f *fakeAPI) DescribeTable(_ context.Context, in *dynamodb.DescribeTableInp
 	status := f.statuses[min(f.describes, len(f.statuses)-1)]
 	f.describes++
 	return &dynamodb.DescribeTableOutput{Table: &types.TableDescription{TableName: in.TableName, TableStatus: status}}, nil
+}
+
+func (f *fakeAPI) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	f.batchGets = append(f.batchGets, in)
+	out := &dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{}}
+	for table, req := range in.RequestItems {
+		for _, key := range req.Keys {
+			id := key[PartitionKey].(*types.AttributeValueMemberS).Value
+			if f.complete[id] {
+				out.Responses[table] = append(out.Responses[table], map[string]types.AttributeValue{
+					PartitionKey: &types.AttributeValueMemberS{Value: id},
+					"status":     &types.AttributeValueMemberS{Value: StatusComplete},
+				})
+			}
+		}
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -91,4 +92,16 @@ func TestGetRecordReturnsWhatNewRecordBuilt(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, want, got)
 	assert.Equal(t, map[string]types.AttributeValue{PartitionKey: &types.AttributeValueMemberS{Value: fixtureID}}, api.gets[0].Key)
+}
+
+func TestCompleteIDsReadsInBatchesOf100(t *testing.T) {
+	ids := make([]string, 250)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+	}
+	api := &fakeAPI{complete: map[string]bool{ids[3]: true, ids[249]: true}}
+	got, err := NewTable(api, Config{}).CompleteIDs(context.Background(), ids)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]bool{ids[3]: true, ids[249]: true}, got)
+	assert.Len(t, api.batchGets, 3)
 }

@@ -198,6 +198,7 @@ data "aws_iam_policy_document" "ecs_task" {
   statement {
     sid = "ConversationsTable"
     actions = [
+      "dynamodb:BatchGetItem",
       "dynamodb:DescribeTable",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
