@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -248,7 +249,7 @@ func (w *ingestion) record(refs []ConversationRef, res FetchResult, err error, f
 			half := len(refs) / 2
 			return [][]ConversationRef{refs[:half], refs[half:]}
 		}
-		if isApp && (appErr.NonRetryable() || contains(fetchRetry.NonRetryableErrorTypes, appErr.Type())) {
+		if isApp && (appErr.NonRetryable() || slices.Contains(fetchRetry.NonRetryableErrorTypes, appErr.Type())) {
 			w.summary.GenesysRequests++
 		} else {
 			w.summary.GenesysRequests += fetchMaxAttempts
@@ -401,15 +402,6 @@ func chunk(refs []ConversationRef, size int) [][]ConversationRef {
 		chunks = append(chunks, refs[start:min(start+size, len(refs))])
 	}
 	return chunks
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func truncate(s string, n int) string {
