@@ -51,7 +51,6 @@ func TemporalLogger(l *zap.Logger) temporallog.Logger {
 // Metrics is a Prometheus registry fed by the Temporal SDK's metrics.
 type Metrics struct {
 	registry *prometheus.Registry
-	provider *sdkmetric.MeterProvider
 	handler  client.MetricsHandler
 }
 
@@ -70,7 +69,7 @@ func NewMetrics(logger *zap.Logger) (*Metrics, error) {
 		Meter:   provider.Meter("genesys-ingest"),
 		OnError: func(err error) { logger.Warn("metric not recorded", zap.Error(err)) },
 	})
-	return &Metrics{registry: registry, provider: provider, handler: handler}, nil
+	return &Metrics{registry: registry, handler: handler}, nil
 }
 
 // Handler is the metrics handler to pass to client.Options.MetricsHandler.
