@@ -483,33 +483,22 @@ func containerDefinitions(e *evaluator) ([]container, []finding) {
 
 // containerEnvironment returns the environment list of a container.
 func containerEnvironment(c container) ([]envEntry, bool) {
-	env, ok := attrOf(c.value, "environment")
-	if !ok || env.IsNull() {
-		return nil, true
-	}
-	els, ok := elements(env)
-	if !ok {
-		return nil, false
-	}
-	var out []envEntry
-	for _, el := range els {
-		n, _ := attrOf(el, "name")
-		name, known := knownString(n)
-		if !known {
-			return nil, false
-		}
-		v, _ := attrOf(el, "value")
-		out = append(out, envEntry{name: name, value: v})
-	}
-	return out, true
+	return containerEntries(c, "environment", "value")
 }
 
+// containerSecrets returns the secrets list of a container.
 func containerSecrets(c container) ([]envEntry, bool) {
-	sec, ok := attrOf(c.value, "secrets")
-	if !ok || sec.IsNull() {
+	return containerEntries(c, "secrets", "valueFrom")
+}
+
+// containerEntries reads a list of {name, <valueKey>} objects; false when a
+// name is not a known string.
+func containerEntries(c container, listKey, valueKey string) ([]envEntry, bool) {
+	list, ok := attrOf(c.value, listKey)
+	if !ok || list.IsNull() {
 		return nil, true
 	}
-	els, ok := elements(sec)
+	els, ok := elements(list)
 	if !ok {
 		return nil, false
 	}
@@ -520,7 +509,7 @@ func containerSecrets(c container) ([]envEntry, bool) {
 		if !known {
 			return nil, false
 		}
-		v, _ := attrOf(el, "valueFrom")
+		v, _ := attrOf(el, valueKey)
 		out = append(out, envEntry{name: name, value: v})
 	}
 	return out, true
