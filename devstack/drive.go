@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
@@ -110,7 +109,7 @@ func Drive(ctx context.Context, e Endpoints, opts DriveOptions) (*Report, error)
 			return nil, fmt.Errorf("devstack: emitted delivery: %w", err)
 		}
 		sentAt := time.Now()
-		resp, err := invokeLambda(ctx, e.LambdaInvokeURL(), delivery)
+		resp, err := InvokeForwarder(ctx, e, delivery)
 		if err != nil {
 			return nil, err
 		}
@@ -170,9 +169,12 @@ func Drive(ctx context.Context, e Endpoints, opts DriveOptions) (*Report, error)
 	return report, nil
 }
 
-func invokeLambda(ctx context.Context, url string, payload []byte) (events.SQSEventResponse, error) {
+// InvokeForwarder sends one SQS delivery to the forwarder under the Lambda
+// emulator and returns its partial batch response; a function error is an
+// error.
+func InvokeForwarder(ctx context.Context, e Endpoints, payload []byte) (events.SQSEventResponse, error) {
 	var out events.SQSEventResponse
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.LambdaInvokeURL(), bytes.NewReader(payload))
 	if err != nil {
 		return out, err
 	}
@@ -267,33 +269,16 @@ func liveProgress(ctx context.Context, temporal client.Client, ids []string, fin
 	return stored, received, waiting
 }
 
-// readItems reads status and updatedAt of every id with BatchGetItem.
+// readItems reads status and updatedAt of every id.
 func readItems(ctx context.Context, endpoint, table string, ids []string) (map[string]itemBrief, error) {
-	db := LocalDynamoDB(endpoint)
-	items := make(map[string]itemBrief, len(ids))
-	for start := 0; start < len(ids); start += 100 {
-		keys := make([]map[string]types.AttributeValue, 0, 100)
-		for _, id := range ids[start:min(start+100, len(ids))] {
-			keys = append(keys, map[string]types.AttributeValue{store.PartitionKey: &types.AttributeValueMemberS{Value: id}})
-		}
-		request := map[string]types.KeysAndAttributes{table: {
-			Keys:                     keys,
-			ProjectionExpression:     aws.String("#id, #status, #updatedAt"),
-			ExpressionAttributeNames: map[string]string{"#id": store.PartitionKey, "#status": "status", "#updatedAt": "updatedAt"},
-		}}
-		for len(request) > 0 {
-			out, err := db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
-			if err != nil {
-				return nil, fmt.Errorf("devstack: read items: %w", err)
-			}
-			for _, item := range out.Responses[table] {
-				id := item[store.PartitionKey].(*types.AttributeValueMemberS).Value
-				status := item["status"].(*types.AttributeValueMemberS).Value
-				updated, _ := time.Parse(store.TimeFormat, item["updatedAt"].(*types.AttributeValueMemberS).Value)
-				items[id] = itemBrief{Status: status, UpdatedAt: updated}
-			}
-			request = out.UnprocessedKeys
-		}
+	statuses, err := store.NewTable(LocalDynamoDB(endpoint), store.Config{TableName: table}).Statuses(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("devstack: read items: %w", err)
+	}
+	items := make(map[string]itemBrief, len(statuses))
+	for id, s := range statuses {
+		updated, _ := time.Parse(store.TimeFormat, s.UpdatedAt)
+		items[id] = itemBrief{Status: s.Status, UpdatedAt: updated}
 	}
 	return items, nil
 }

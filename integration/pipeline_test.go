@@ -1,10 +1,8 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"testing"
@@ -32,14 +30,8 @@ func sim() *simulator.Client { return simulator.NewClient(stack.Endpoints.Simula
 
 func invoke(t *testing.T, payload []byte) events.SQSEventResponse {
 	t.Helper()
-	resp, err := http.Post(stack.Endpoints.LambdaInvokeURL(), "application/json", bytes.NewReader(payload))
+	out, err := devstack.InvokeForwarder(context.Background(), stack.Endpoints, payload)
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	require.Equal(t, http.StatusOK, resp.StatusCode, "forwarder answered %s", body)
-	require.Empty(t, resp.Header.Get("X-Amz-Function-Error"), "forwarder failed: %s", body)
-	var out events.SQSEventResponse
-	require.NoError(t, json.Unmarshal(body, &out), "forwarder answer %s", body)
 	return out
 }
 
