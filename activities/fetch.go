@@ -7,12 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/genesys-ingest/genesys-ingest/activities/genesys"
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
@@ -26,16 +24,13 @@ type GenesysClient interface {
 
 // Store is the part of *store.Table the activities use.
 type Store interface {
-	Upsert(ctx context.Context, r store.Record) (store.Outcome, error)
+	UpsertAll(ctx context.Context, recs []store.Record) ([]store.Outcome, error)
 	CompleteIDs(ctx context.Context, ids []string) (map[string]bool, error)
 }
 
 // requestTimeoutRetryDelay is how long Genesys says a 504 request.timeout
 // takes to clear.
 const requestTimeoutRetryDelay = 10 * time.Second
-
-// storeConcurrency bounds parallel DynamoDB writes within one chunk.
-const storeConcurrency = 16
 
 // Fetcher runs the fetch activity. The worker builds one and registers its
 // method; tests build it with fakes.
@@ -67,11 +62,7 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 	}
 	fetchedAt := f.now()
 
-	var (
-		mu    sync.Mutex
-		group errgroup.Group
-	)
-	group.SetLimit(storeConcurrency)
+	var toStore []store.Record
 	for _, ref := range req.Conversations {
 		raw, ok := fetched.Conversations[ref.ID]
 		if !ok {
@@ -90,28 +81,23 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 			result.NotReady = append(result.NotReady, ref.ID)
 			continue
 		}
-		group.Go(func() error {
-			outcome, err := f.Store.Upsert(ctx, rec)
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case outcome == store.Unchanged:
-				result.Unchanged++
-			case rec.Complete():
-				result.StoredComplete++
-			default:
-				result.StoredIncomplete++
-			}
-			return nil
-		})
+		toStore = append(toStore, rec)
 	}
-	if err := group.Wait(); err != nil {
+	outcomes, err := f.Store.UpsertAll(ctx, toStore)
+	if err != nil {
 		// Retryable: the next attempt fetches again and the conditional
 		// writes skip whatever this attempt already stored.
 		return result, fmt.Errorf("store conversations: %w", err)
+	}
+	for i, rec := range toStore {
+		switch {
+		case outcomes[i] == store.Unchanged:
+			result.Unchanged++
+		case rec.Complete():
+			result.StoredComplete++
+		default:
+			result.StoredIncomplete++
+		}
 	}
 	recordMetrics(ctx, result)
 	return result, nil

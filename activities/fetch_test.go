@@ -53,15 +53,20 @@ type fakeStore struct {
 	err      error
 }
 
-func (f *fakeStore) Upsert(_ context.Context, r store.Record) (store.Outcome, error) {
+func (f *fakeStore) UpsertAll(_ context.Context, recs []store.Record) ([]store.Outcome, error) {
 	if f.err != nil {
-		return 0, f.err
+		return nil, f.err
 	}
-	if f.existing[r.ConversationID] {
-		return store.Unchanged, nil
+	outcomes := make([]store.Outcome, len(recs))
+	for i, r := range recs {
+		if f.existing[r.ConversationID] {
+			outcomes[i] = store.Unchanged
+			continue
+		}
+		f.written = append(f.written, r)
+		outcomes[i] = store.Written
 	}
-	f.written = append(f.written, r)
-	return store.Written, nil
+	return outcomes, nil
 }
 
 func (f *fakeStore) CompleteIDs(_ context.Context, ids []string) (map[string]bool, error) {

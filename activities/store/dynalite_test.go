@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +27,7 @@ import (
 // API, which the fake cannot: it evaluates the condition expressions and
 // enforces the item size limit. Each subtest has its own table.
 func TestUpsertAgainstDynalite(t *testing.T) {
-	api := startDynalite(t)
+	api, _ := startDynalite(t)
 	newTable := func(t *testing.T) *Table {
 		table := NewTable(api, Config{TableName: strings.ReplaceAll(t.Name(), "/", "-")})
 		require.NoError(t, table.CreateTable(context.Background()))
@@ -33,6 +36,17 @@ func TestUpsertAgainstDynalite(t *testing.T) {
 	t.Run("matrix", func(t *testing.T) { testUpsertMatrix(t, newTable(t)) })
 	t.Run("complete fetched earlier replaces incomplete", func(t *testing.T) { testCompleteFetchedEarlier(t, newTable(t)) })
 	t.Run("oversize record fits", func(t *testing.T) { testOversizeRecordFits(t, newTable(t)) })
+	t.Run("one call with a conversation twice", func(t *testing.T) { testConversationTwiceInOneCall(t, newTable(t)) })
+	t.Run("concurrent calls race on the same conversations", func(t *testing.T) { testConcurrentUpserts(t, newTable(t)) })
+}
+
+// upsert upserts the single record r.
+func upsert(t *testing.T, table *Table, r Record) Outcome {
+	t.Helper()
+	outcomes, err := table.UpsertAll(context.Background(), []Record{r})
+	require.NoError(t, err)
+	require.Len(t, outcomes, 1)
+	return outcomes[0]
 }
 
 func testUpsertMatrix(t *testing.T, table *Table) {
@@ -40,15 +54,7 @@ func testUpsertMatrix(t *testing.T, table *Table) {
 	require.NoError(t, table.CreateTable(ctx), "creating an existing table must succeed")
 
 	t0 := fetchedAt
-	incomplete := readFixture(t, notReadyFixture)
-	// A later snapshot of the open conversation: one metric has grown.
-	incompleteLater := bytes.Replace(incomplete, []byte(`"value": 312456`), []byte(`"value": 312999`), 1)
-	complete := readFixture(t, completeFixture)
-	// The same closed conversation after its wrap-up code was corrected.
-	completeEdited := bytes.Replace(complete, []byte(fixtureWrapUp), []byte("0b0b0b0b-0000-4000-8000-000000000009"), 1)
-	require.NotEqual(t, incomplete, incompleteLater)
-	require.NotEqual(t, complete, completeEdited)
-
+	s := fixtureSnapshots(t)
 	steps := []struct {
 		name    string
 		raw     []byte
@@ -58,74 +64,216 @@ func testUpsertMatrix(t *testing.T, table *Table) {
 		storedFetched time.Time
 		storedStatus  string
 	}{
-		{"new incomplete is written", incomplete, t0, Written, t0, StatusIncomplete},
-		{"same write again is unchanged", incomplete, t0, Unchanged, t0, StatusIncomplete},
-		{"same content fetched later is unchanged", incomplete, t0.Add(time.Minute), Unchanged, t0, StatusIncomplete},
-		{"older different incomplete is unchanged", incompleteLater, t0.Add(-time.Minute), Unchanged, t0, StatusIncomplete},
-		{"newer different incomplete replaces incomplete", incompleteLater, t0.Add(2 * time.Minute), Written, t0.Add(2 * time.Minute), StatusIncomplete},
-		{"complete replaces incomplete", complete, t0.Add(3 * time.Minute), Written, t0.Add(3 * time.Minute), StatusComplete},
-		{"same complete again is unchanged", complete, t0.Add(3 * time.Minute), Unchanged, t0.Add(3 * time.Minute), StatusComplete},
-		{"newer incomplete does not replace complete", incompleteLater, t0.Add(4 * time.Minute), Unchanged, t0.Add(3 * time.Minute), StatusComplete},
-		{"older different complete does not replace complete", completeEdited, t0.Add(time.Minute), Unchanged, t0.Add(3 * time.Minute), StatusComplete},
-		{"same complete fetched later is unchanged", complete, t0.Add(5 * time.Minute), Unchanged, t0.Add(3 * time.Minute), StatusComplete},
-		{"newer different complete replaces complete", completeEdited, t0.Add(6 * time.Minute), Written, t0.Add(6 * time.Minute), StatusComplete},
+		{"new incomplete is written", s.incomplete, t0, Written, t0, StatusIncomplete},
+		{"same write again is unchanged", s.incomplete, t0, Unchanged, t0, StatusIncomplete},
+		{"same content fetched later is unchanged", s.incomplete, t0.Add(time.Minute), Unchanged, t0, StatusIncomplete},
+		{"older different incomplete is unchanged", s.incompleteLater, t0.Add(-time.Minute), Unchanged, t0, StatusIncomplete},
+		{"newer different incomplete replaces incomplete", s.incompleteLater, t0.Add(2 * time.Minute), Written, t0.Add(2 * time.Minute), StatusIncomplete},
+		{"complete replaces incomplete", s.complete, t0.Add(3 * time.Minute), Written, t0.Add(3 * time.Minute), StatusComplete},
+		{"same complete again is unchanged", s.complete, t0.Add(3 * time.Minute), Unchanged, t0.Add(3 * time.Minute), StatusComplete},
+		{"newer incomplete does not replace complete", s.incompleteLater, t0.Add(4 * time.Minute), Unchanged, t0.Add(3 * time.Minute), StatusComplete},
+		{"older different complete does not replace complete", s.completeEdited, t0.Add(time.Minute), Unchanged, t0.Add(3 * time.Minute), StatusComplete},
+		{"same complete fetched later is unchanged", s.complete, t0.Add(5 * time.Minute), Unchanged, t0.Add(3 * time.Minute), StatusComplete},
+		{"newer different complete replaces complete", s.completeEdited, t0.Add(6 * time.Minute), Written, t0.Add(6 * time.Minute), StatusComplete},
 	}
-	for _, s := range steps {
-		r, err := NewRecord(s.raw, "org-1", s.fetched)
-		require.NoError(t, err, s.name)
-
-		outcome, err := table.Upsert(ctx, r)
-		require.NoError(t, err, s.name)
-		assert.Equal(t, s.want, outcome, s.name)
+	for _, step := range steps {
+		assert.Equal(t, step.want, upsert(t, table, snapshotRecord(t, step.raw, step.fetched)), step.name)
 
 		stored, ok, err := table.GetRecord(ctx, fixtureID)
-		require.NoError(t, err, s.name)
-		require.True(t, ok, s.name)
-		assert.Equal(t, s.storedFetched.Format(TimeFormat), stored.FetchedAt, s.name)
-		assert.Equal(t, s.storedStatus, stored.Status, s.name)
+		require.NoError(t, err, step.name)
+		require.True(t, ok, step.name)
+		assert.Equal(t, step.storedFetched.Format(TimeFormat), stored.FetchedAt, step.name)
+		assert.Equal(t, step.storedStatus, stored.Status, step.name)
 	}
 
 	item, ok, err := table.Get(ctx, fixtureID)
 	require.NoError(t, err)
 	require.True(t, ok)
-	assert.Equal(t, json.RawMessage(completeEdited), item["detail"], "detail must be the last written conversation")
+	assert.Equal(t, json.RawMessage(s.completeEdited), item["detail"], "detail must be the last written conversation")
 }
 
 func testCompleteFetchedEarlier(t *testing.T, table *Table) {
-	ctx := context.Background()
 	later := fixtureRecord(t, notReadyFixture, fetchedAt.Add(time.Minute))
 	earlier := fixtureRecord(t, completeFixture, fetchedAt)
 
-	first, err := table.Upsert(ctx, later)
-	require.NoError(t, err)
-	second, err := table.Upsert(ctx, earlier)
-	require.NoError(t, err)
+	first := upsert(t, table, later)
+	second := upsert(t, table, earlier)
 
 	assert.Equal(t, []Outcome{Written, Written}, []Outcome{first, second})
-	stored, _, err := table.GetRecord(ctx, fixtureID)
+	stored, _, err := table.GetRecord(context.Background(), fixtureID)
 	require.NoError(t, err)
 	assert.True(t, stored.Complete())
 }
 
 func testOversizeRecordFits(t *testing.T, table *Table) {
-	ctx := context.Background()
 	r, err := NewRecord(oversizeConversation(t), "org-1", fetchedAt)
 	require.NoError(t, err)
 
-	first, err := table.Upsert(ctx, r)
-	require.NoError(t, err, "dynalite enforces the 400 KB item limit")
-	again, err := table.Upsert(ctx, r)
-	require.NoError(t, err)
+	first := upsert(t, table, r) // dynalite enforces the 400 KB item limit
+	again := upsert(t, table, r)
 
 	assert.Equal(t, []Outcome{Written, Unchanged}, []Outcome{first, again})
-	stored, _, err := table.GetRecord(ctx, r.ConversationID)
+	stored, _, err := table.GetRecord(context.Background(), r.ConversationID)
 	require.NoError(t, err)
 	assert.True(t, stored.DetailOmitted)
 }
 
+// testConversationTwiceInOneCall: both records are decided against the same
+// read, so their writes race; whichever order they land in, complete wins.
+func testConversationTwiceInOneCall(t *testing.T, table *Table) {
+	ctx := context.Background()
+	recs := []Record{fixtureRecord(t, notReadyFixture, fetchedAt.Add(time.Minute)), fixtureRecord(t, completeFixture, fetchedAt)}
+
+	outcomes, err := table.UpsertAll(ctx, recs)
+
+	require.NoError(t, err, "the read must name the conversation once")
+	require.Len(t, outcomes, 2)
+	assert.Equal(t, Written, outcomes[1])
+	stored, _, err := table.GetRecord(ctx, fixtureID)
+	require.NoError(t, err)
+	assert.Equal(t, recs[1], withoutUpdatedAt(stored))
+}
+
+// testConcurrentUpserts: writers start together, each upserting one version
+// of every conversation: the complete one, fetched first, or one of two
+// incomplete ones fetched later, which must not replace it. Each version
+// decides on the same read and then races; the losers read again.
+func testConcurrentUpserts(t *testing.T, table *Table) {
+	ctx := context.Background()
+	const writers, conversations = 20, 25
+	s := fixtureSnapshots(t)
+	versions := []Record{
+		snapshotRecord(t, s.complete, fetchedAt),
+		snapshotRecord(t, s.incomplete, fetchedAt.Add(time.Minute)),
+		snapshotRecord(t, s.incompleteLater, fetchedAt.Add(2*time.Minute)),
+	}
+	ids := make([]string, conversations)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+	}
+
+	outcomes := make([][]Outcome, writers)
+	errs := make([]error, writers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range writers {
+		recs := make([]Record, conversations)
+		for i, id := range ids {
+			recs[i] = versions[w%len(versions)]
+			recs[i].ConversationID = id
+		}
+		wg.Go(func() {
+			<-start
+			outcomes[w], errs[w] = table.UpsertAll(ctx, recs)
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	for w := range writers {
+		require.NoError(t, errs[w], "writer %d", w)
+	}
+	for i, id := range ids {
+		stored, ok, err := table.GetRecord(ctx, id)
+		require.NoError(t, err)
+		require.True(t, ok, id)
+		want := versions[0]
+		want.ConversationID = id
+		assert.Equal(t, want, withoutUpdatedAt(stored), id)
+		completeWrites := 0
+		for w := 0; w < writers; w += len(versions) {
+			if outcomes[w][i] == Written {
+				completeWrites++
+			}
+		}
+		assert.Equal(t, 1, completeWrites, "%s: the same complete record is written once", id)
+	}
+}
+
+func withoutUpdatedAt(r Record) Record {
+	r.UpdatedAt = ""
+	return r
+}
+
+// BenchmarkUpsertAllDynalite stores chunks of 100 conversations, as the
+// worker does a fetched chunk, into dynalite, whose single-threaded CPU
+// bounds local throughput: new conversations (a read, then 100 writes) and
+// re-deliveries (a read only).
+func BenchmarkUpsertAllDynalite(b *testing.B) {
+	api, pid := startDynalite(b)
+	table := NewTable(api, Config{TableName: "bench"})
+	ctx := context.Background()
+	require.NoError(b, table.CreateTable(ctx))
+	template := fixtureRecord(b, completeFixture, fetchedAt)
+	stored := 0
+	// chunk is 100 records of conversations never stored before.
+	chunk := func() []Record {
+		recs := make([]Record, 100)
+		for i := range recs {
+			recs[i] = template
+			recs[i].ConversationID = fmt.Sprintf("00000000-0000-4000-8000-%012d", stored)
+			stored++
+		}
+		return recs
+	}
+	run := func(b *testing.B, recs func() []Record, want Outcome) {
+		cpuBefore, cpuOK := processCPU(pid)
+		items := 0
+		for b.Loop() {
+			batch := recs()
+			outcomes, err := table.UpsertAll(ctx, batch)
+			require.NoError(b, err)
+			require.Equal(b, slices.Repeat([]Outcome{want}, len(batch)), outcomes)
+			items += len(batch)
+		}
+		b.ReportMetric(float64(items)/b.Elapsed().Seconds(), "items/s")
+		if cpuAfter, ok := processCPU(pid); ok && cpuOK {
+			b.ReportMetric(float64((cpuAfter-cpuBefore).Microseconds())/1000/float64(items), "dynalite-ms/item")
+		}
+	}
+	// dynalite runs on V8, whose JIT takes about a second of requests to
+	// warm up; measured cold, the default 1 s run would mostly show that.
+	for range 10 {
+		warm := chunk()
+		for range 2 { // written, then unchanged
+			_, err := table.UpsertAll(ctx, warm)
+			require.NoError(b, err)
+		}
+	}
+	b.Run("new", func(b *testing.B) { run(b, chunk, Written) })
+	b.Run("unchanged", func(b *testing.B) {
+		again := chunk()
+		_, err := table.UpsertAll(ctx, again)
+		require.NoError(b, err)
+		run(b, func() []Record { return again }, Unchanged)
+	})
+}
+
+// processCPU is the CPU time process pid has used so far, read from
+// /proc/<pid>/stat; false where there is no /proc.
+func processCPU(pid int) (time.Duration, bool) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name, field 2, is parenthesised and may hold spaces;
+	// after it come state (field 3) ... utime (14) and stime (15), in ticks
+	// of 1/100 s (USER_HZ, fixed by the proc ABI).
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(fields) < 13 {
+		return 0, false
+	}
+	utime, errU := strconv.ParseInt(fields[14-3], 10, 64)
+	stime, errS := strconv.ParseInt(fields[15-3], 10, 64)
+	if errU != nil || errS != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+}
+
 // startDynalite runs the repository's in-memory dynalite on a free loopback
-// port for the test and returns a client for it.
-func startDynalite(t *testing.T) *dynamodb.Client {
+// port for the test and returns a client for it and its process id.
+func startDynalite(t testing.TB) (*dynamodb.Client, int) {
 	t.Helper()
 	bin := filepath.Join(repoRoot(t), "node_modules", ".bin", "dynalite")
 	if _, err := os.Stat(bin); err != nil {
@@ -168,11 +316,11 @@ func startDynalite(t *testing.T) *dynamodb.Client {
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String("http://" + addr),
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
+	}), cmd.Process.Pid
 }
 
 // repoRoot walks up from the package directory to the go.mod.
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	require.NoError(t, err)
@@ -186,7 +334,7 @@ func repoRoot(t *testing.T) string {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -2,23 +2,35 @@ package store
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // fakeAPI records requests and answers with canned responses; it evaluates
-// no conditions (TestUpsertAgainstDynalite covers their semantics).
+// no conditions (TestUpsertAgainstDynalite covers their semantics). UpsertAll
+// calls it from several goroutines.
 type fakeAPI struct {
-	puts   []*dynamodb.PutItemInput
-	putErr error
+	mu sync.Mutex
+
+	puts []*dynamodb.PutItemInput
+	// putErrs are returned by successive PutItem calls; later calls succeed.
+	putErrs []error
+	// putDelay is how long each PutItem takes, so that calls overlap.
+	putDelay                      time.Duration
+	putsInFlight, maxPutsInFlight int
 
 	gets []*dynamodb.GetItemInput
 	item map[string]types.AttributeValue
 
 	batchGets []*dynamodb.BatchGetItemInput
-	// complete ids are answered by BatchGetItem with status complete.
-	complete map[string]bool
+	// stored items, by conversation id, are answered by BatchGetItem.
+	stored map[string]map[string]types.AttributeValue
+	// unprocessed is how many BatchGetItem calls, the first ones, hand back
+	// all their keys unprocessed.
+	unprocessed int
 
 	creates   []*dynamodb.CreateTableInput
 	createErr error
@@ -28,14 +40,27 @@ type fakeAPI struct {
 }
 
 func (f *fakeAPI) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	f.mu.Lock()
 	f.puts = append(f.puts, in)
-	if f.putErr != nil {
-		return nil, f.putErr
+	n := len(f.puts)
+	f.putsInFlight++
+	f.maxPutsInFlight = max(f.maxPutsInFlight, f.putsInFlight)
+	f.mu.Unlock()
+
+	time.Sleep(f.putDelay)
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.putsInFlight--
+	if n <= len(f.putErrs) && f.putErrs[n-1] != nil {
+		return nil, f.putErrs[n-1]
 	}
 	return &dynamodb.PutItemOutput{}, nil
 }
 
 func (f *fakeAPI) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.gets = append(f.gets, in)
 	return &dynamodb.GetItemOutput{Item: f.item}, nil
 }
@@ -55,16 +80,17 @@ func (f *fakeAPI) DescribeTable(_ context.Context, in *dynamodb.DescribeTableInp
 }
 
 func (f *fakeAPI) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.batchGets = append(f.batchGets, in)
+	if len(f.batchGets) <= f.unprocessed {
+		return &dynamodb.BatchGetItemOutput{UnprocessedKeys: in.RequestItems}, nil
+	}
 	out := &dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{}}
 	for table, req := range in.RequestItems {
 		for _, key := range req.Keys {
-			id := key[PartitionKey].(*types.AttributeValueMemberS).Value
-			if f.complete[id] {
-				out.Responses[table] = append(out.Responses[table], map[string]types.AttributeValue{
-					PartitionKey: &types.AttributeValueMemberS{Value: id},
-					"status":     &types.AttributeValueMemberS{Value: StatusComplete},
-				})
+			if item, ok := f.stored[key[PartitionKey].(*types.AttributeValueMemberS).Value]; ok {
+				out.Responses[table] = append(out.Responses[table], item)
 			}
 		}
 	}

@@ -23,12 +23,12 @@ const (
 )
 
 // TimeFormat is the layout of fetchedAt and updatedAt: UTC with a fixed
-// millisecond precision, so that comparing the strings (as the upsert
-// condition does) compares the instants.
+// millisecond precision, so that comparing the strings (as UpsertAll
+// does) compares the instants.
 const TimeFormat = "2006-01-02T15:04:05.000Z"
 
 // maxItemBytes is DynamoDB's 400 KB item limit less a margin for updatedAt,
-// which Upsert adds after the size is checked, and for estimation slack.
+// which UpsertAll adds after the size is checked, and for estimation slack.
 const maxItemBytes = 400*1024 - 512
 
 // Record is one conversation item. Its dynamodbav names are a contract shared
@@ -55,7 +55,7 @@ type Record struct {
 	Detail        []byte `dynamodbav:"detail,omitempty"`
 	DetailOmitted bool   `dynamodbav:"detailOmitted,omitempty"`
 	FetchedAt     string `dynamodbav:"fetchedAt"`
-	// UpdatedAt is set by Table.Upsert at write time.
+	// UpdatedAt is set by Table.UpsertAll at write time.
 	UpdatedAt string `dynamodbav:"updatedAt,omitempty"`
 }
 
@@ -213,8 +213,8 @@ func distinct(values []string) []string {
 var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 // gzipDeterministic compresses b with an empty gzip header (no name, zero
-// mtime), so the same input always yields the same bytes and Upsert can tell
-// a changed conversation from a re-fetched one by comparing them.
+// mtime), so the same input always yields the same bytes and UpsertAll can
+// tell a changed conversation from a re-fetched one by comparing them.
 //
 // Writers are pooled: a new one allocates about 800 KB, more than the
 // record it compresses. The default level compresses analytics JSON nearly

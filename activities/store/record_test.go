@@ -28,14 +28,14 @@ const (
 
 var fetchedAt = time.Date(2026, 11, 27, 11, 5, 0, 0, time.UTC)
 
-func readFixture(t *testing.T, name string) []byte {
+func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", name))
 	require.NoError(t, err)
 	return raw
 }
 
-func fixtureRecord(t *testing.T, name string, fetched time.Time) Record {
+func fixtureRecord(t testing.TB, name string, fetched time.Time) Record {
 	t.Helper()
 	r, err := NewRecord(readFixture(t, name), "org-1", fetched)
 	require.NoError(t, err)

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +14,10 @@ import (
 
 // batchGetLimit is BatchGetItem's maximum number of keys per call.
 const batchGetLimit = 100
+
+// batchGetAttempts bounds the BatchGetItem calls per chunk of keys: the
+// first and the retries of the keys DynamoDB left unprocessed.
+const batchGetAttempts = 5
 
 // StoredStatus is what Statuses reads of one item.
 type StoredStatus struct {
@@ -40,22 +46,47 @@ func (t *Table) CompleteIDs(ctx context.Context, ids []string) (map[string]bool,
 // Statuses reads status and updatedAt of the stored ones among ids, 100 keys
 // per BatchGetItem; ids not stored are absent from the result.
 func (t *Table) Statuses(ctx context.Context, ids []string) (map[string]StoredStatus, error) {
-	statuses := make(map[string]StoredStatus, len(ids))
-	for start := 0; start < len(ids); start += batchGetLimit {
-		keys := make([]map[string]types.AttributeValue, 0, batchGetLimit)
-		for _, id := range ids[start:min(start+batchGetLimit, len(ids))] {
+	items, err := t.batchGetItems(ctx, ids, "status", "updatedAt")
+	if err != nil {
+		return nil, fmt.Errorf("read stored status: %w", err)
+	}
+	statuses := make(map[string]StoredStatus, len(items))
+	for id, item := range items {
+		statuses[id] = StoredStatus{Status: stringAttr(item, "status"), UpdatedAt: stringAttr(item, "updatedAt")}
+	}
+	return statuses, nil
+}
+
+// batchGetItems reads the stored items among ids, projected to the key and
+// attrs, batchGetLimit keys per BatchGetItem, and returns them by
+// conversation id; ids not stored are absent. Reads are eventually
+// consistent, half the price of consistent ones; callers must tolerate an
+// item a moment out of date.
+func (t *Table) batchGetItems(ctx context.Context, ids []string, attrs ...string) (map[string]map[string]types.AttributeValue, error) {
+	// DynamoDB rejects a request that names a key twice.
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	names := map[string]string{"#id": PartitionKey}
+	projection := []string{"#id"}
+	for _, a := range attrs {
+		names["#"+a] = a // every name through a placeholder: status is a reserved word
+		projection = append(projection, "#"+a)
+	}
+	items := make(map[string]map[string]types.AttributeValue, len(ids))
+	for chunk := range slices.Chunk(ids, batchGetLimit) {
+		keys := make([]map[string]types.AttributeValue, 0, len(chunk))
+		for _, id := range chunk {
 			keys = append(keys, map[string]types.AttributeValue{PartitionKey: &types.AttributeValueMemberS{Value: id}})
 		}
 		request := map[string]types.KeysAndAttributes{t.name: {
 			Keys:                     keys,
-			ProjectionExpression:     aws.String("#id, #status, #updatedAt"),
-			ExpressionAttributeNames: map[string]string{"#id": PartitionKey, "#status": "status", "#updatedAt": "updatedAt"},
+			ProjectionExpression:     aws.String(strings.Join(projection, ", ")),
+			ExpressionAttributeNames: names,
 		}}
 		// DynamoDB hands back keys it could not read under load; retry those
 		// a few times, then give up.
 		for attempt := 0; len(request) > 0; attempt++ {
-			if attempt == 5 {
-				return nil, fmt.Errorf("read stored status: keys still unprocessed after %d attempts", attempt)
+			if attempt == batchGetAttempts {
+				return nil, fmt.Errorf("batch get: keys still unprocessed after %d attempts", attempt)
 			}
 			if attempt > 0 {
 				select {
@@ -66,24 +97,24 @@ func (t *Table) Statuses(ctx context.Context, ids []string) (map[string]StoredSt
 			}
 			out, err := t.api.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
 			if err != nil {
-				return nil, fmt.Errorf("read stored status of %d conversations: %w", len(keys), err)
+				return nil, fmt.Errorf("batch get %d conversations: %w", len(keys), err)
 			}
 			for _, item := range out.Responses[t.name] {
-				id, _ := item[PartitionKey].(*types.AttributeValueMemberS)
-				if id == nil {
-					continue
+				if id := stringAttr(item, PartitionKey); id != "" {
+					items[id] = item
 				}
-				var s StoredStatus
-				if v, ok := item["status"].(*types.AttributeValueMemberS); ok {
-					s.Status = v.Value
-				}
-				if v, ok := item["updatedAt"].(*types.AttributeValueMemberS); ok {
-					s.UpdatedAt = v.Value
-				}
-				statuses[id.Value] = s
 			}
 			request = out.UnprocessedKeys
 		}
 	}
-	return statuses, nil
+	return items, nil
+}
+
+// stringAttr is the value of a string attribute; "" when item lacks it or it
+// is of another type.
+func stringAttr(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
 }

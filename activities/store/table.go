@@ -32,6 +32,7 @@ type Config struct {
 	// TableName defaults to DefaultTableName.
 	TableName string
 	// Now stamps updatedAt; it defaults to time.Now and exists for tests.
+	// Concurrent writes call it from several goroutines.
 	Now func() time.Time
 }
 

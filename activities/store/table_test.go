@@ -99,9 +99,37 @@ func TestCompleteIDsReadsInBatchesOf100(t *testing.T) {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
 	}
-	api := &fakeAPI{complete: map[string]bool{ids[3]: true, ids[249]: true}}
+	api := &fakeAPI{stored: map[string]map[string]types.AttributeValue{
+		ids[3]:   statusItem(ids[3], StatusComplete),
+		ids[7]:   statusItem(ids[7], StatusIncomplete),
+		ids[249]: statusItem(ids[249], StatusComplete),
+	}}
 	got, err := NewTable(api, Config{}).CompleteIDs(context.Background(), ids)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]bool{ids[3]: true, ids[249]: true}, got)
 	assert.Len(t, api.batchGets, 3)
+}
+
+func TestStatusesReadsStatusAndUpdatedAtOfEachIDOnceRetryingUnprocessedKeys(t *testing.T) {
+	item := statusItem("c-1", StatusIncomplete)
+	item["updatedAt"] = &types.AttributeValueMemberS{Value: "2026-11-27T11:06:07.891Z"}
+	api := &fakeAPI{stored: map[string]map[string]types.AttributeValue{"c-1": item}, unprocessed: 1}
+
+	got, err := newFakeTable(api).Statuses(context.Background(), []string{"c-1", "c-2", "c-1"})
+
+	require.NoError(t, err)
+	assert.Equal(t, map[string]StoredStatus{"c-1": {Status: StatusIncomplete, UpdatedAt: "2026-11-27T11:06:07.891Z"}}, got)
+	require.Len(t, api.batchGets, 2, "unprocessed keys are asked for again")
+	req := api.batchGets[0].RequestItems["conversations-test"]
+	assert.Len(t, req.Keys, 2, "DynamoDB rejects a request that names a key twice")
+	assert.Equal(t, "#id, #status, #updatedAt", aws.ToString(req.ProjectionExpression))
+	assert.Equal(t, map[string]string{"#id": "conversationId", "#status": "status", "#updatedAt": "updatedAt"},
+		req.ExpressionAttributeNames)
+}
+
+func statusItem(id, status string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		PartitionKey: &types.AttributeValueMemberS{Value: id},
+		"status":     &types.AttributeValueMemberS{Value: status},
+	}
 }

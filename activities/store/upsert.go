@@ -1,21 +1,35 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 )
 
-// Outcome says what Upsert did.
+const (
+	// writeConcurrency bounds the PutItems in flight per UpsertAll call:
+	// enough to overlap the round trips of a 100-record chunk without one
+	// call flooding the table.
+	writeConcurrency = 16
+	// writeAttempts bounds the writes of one record. Each failed attempt
+	// means another writer stored a version in between; running out means
+	// the item is being rewritten continually.
+	writeAttempts = 5
+)
+
+// Outcome says what UpsertAll did with a record.
 type Outcome int
 
-// Outcomes of Upsert; the zero value is none of them, so it cannot be
-// mistaken for a result when an error is returned.
+// Outcomes of UpsertAll; the zero value is none of them, so it cannot be
+// mistaken for a result.
 const (
 	// Written: the record was stored.
 	Written Outcome = iota + 1
@@ -35,64 +49,187 @@ func (o Outcome) String() string {
 	}
 }
 
-// Upsert stores r unless the stored item should win. Deliveries are
-// at-least-once and writers concurrent, so the decision is a condition
-// evaluated by DynamoDB on the stored item, not a read followed by a write:
+// UpsertAll stores each record unless the stored item should win, and
+// returns one Outcome per record (same order). The rules (shouldReplace):
 //   - a conversation without an item is written;
 //   - a complete record replaces an incomplete one, whatever their fetch times;
 //   - otherwise r must be fetched later than the stored item, with different
 //     content, and an incomplete r never replaces a complete item.
 //
-// Content is the gzipped detail, which is deterministic. When r has no
-// detail (too large), status and fetchedAt stand in for it, so a newer fetch
-// of the same status is written.
-func (t *Table) Upsert(ctx context.Context, r Record) (Outcome, error) {
-	if r.ConversationID == "" || r.FetchedAt == "" || (r.Status != StatusComplete && r.Status != StatusIncomplete) {
-		return 0, fmt.Errorf("upsert conversation %q: record needs conversationId, fetchedAt and status %s or %s",
-			r.ConversationID, StatusComplete, StatusIncomplete)
+// It reads the stored items with BatchGetItem, decides in Go, and writes
+// only the records that win, each with a PutItem conditional on the item
+// still being the version that was read. Deciding in the condition instead
+// means sending the whole detail to compare (#detail <> :detail). Against
+// dynalite, the single-threaded local DynamoDB that bounds our benchmarks,
+// that cost 2.35 ms of its CPU per item, against 0.65 ms for one
+// BatchGetItem per chunk and a PutItem with a cheap condition. On DynamoDB
+// a failed conditional write still consumes write units and reads cost
+// about a fifth of writes, so reading first is cheaper there too, and
+// re-delivered or re-polled records that have not changed cost no write.
+//
+// Deliveries are at-least-once and writers concurrent: a write whose
+// condition fails lost a race, so the item is read again, consistently, and
+// the record decided again. An eventually consistent first read that is out
+// of date either fails the condition the same way or decides as if this
+// call had come just before the write it missed. Records of the same
+// conversation within recs race in the same way.
+//
+// On error the outcomes are nil; some records may have been written, and
+// upserting them again is safe.
+func (t *Table) UpsertAll(ctx context.Context, recs []Record) ([]Outcome, error) {
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		if r.ConversationID == "" || r.FetchedAt == "" || (r.Status != StatusComplete && r.Status != StatusIncomplete) {
+			return nil, fmt.Errorf("upsert conversation %q: record needs conversationId, fetchedAt and status %s or %s",
+				r.ConversationID, StatusComplete, StatusIncomplete)
+		}
+		ids[i] = r.ConversationID
 	}
-	r.UpdatedAt = t.now().UTC().Format(TimeFormat)
-	item, err := attributevalue.MarshalMap(r)
+	stored, err := t.batchGetItems(ctx, ids, "status", "fetchedAt", "updatedAt", "detail")
 	if err != nil {
-		return 0, fmt.Errorf("upsert conversation %s: marshal: %w", r.ConversationID, err)
+		return nil, fmt.Errorf("upsert %d conversations: read stored items: %w", len(recs), err)
 	}
-	expr, names, values := upsertCondition(r)
-	_, err = t.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(t.name),
-		Item:                      item,
-		ConditionExpression:       aws.String(expr),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	})
-	var failed *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &failed):
-		return Unchanged, nil
-	case err != nil:
-		return 0, fmt.Errorf("upsert conversation %s: %w", r.ConversationID, err)
+	outcomes := make([]Outcome, len(recs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(writeConcurrency)
+	for i, r := range recs {
+		seen := versionOf(stored[r.ConversationID])
+		if !shouldReplace(r, seen) {
+			outcomes[i] = Unchanged
+			continue
+		}
+		g.Go(func() (err error) {
+			outcomes[i], err = t.write(gctx, r, seen)
+			return err
+		})
 	}
-	return Written, nil
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return outcomes, nil
 }
 
-// upsertCondition builds the PutItem condition for r. Every name goes
-// through a placeholder (status is a reserved word), and only the values the
+// storedVersion is what UpsertAll reads of a stored item: enough to apply
+// the rules to it, and to write only while it is still the stored one.
+type storedVersion struct {
+	status    string // "" when absent
+	fetchedAt string // "" when absent
+	detail    []byte // nil when absent
+	// seen holds the versionAttrs the item has, as read.
+	seen map[string]types.AttributeValue
+}
+
+// versionAttrs, with their value placeholders, tell versions of an item
+// apart: every write stamps updatedAt, and under the rules no write keeps
+// both status and fetchedAt, so the three cannot all repeat even when two
+// writers' clocks agree to the millisecond.
+var versionAttrs = []struct{ name, placeholder string }{
+	{"updatedAt", ":seenUpdatedAt"},
+	{"fetchedAt", ":seenFetchedAt"},
+	{"status", ":seenStatus"},
+}
+
+// versionOf returns nil for a nil item: no stored version.
+func versionOf(item map[string]types.AttributeValue) *storedVersion {
+	if item == nil {
+		return nil
+	}
+	v := &storedVersion{
+		status:    stringAttr(item, "status"),
+		fetchedAt: stringAttr(item, "fetchedAt"),
+		seen:      make(map[string]types.AttributeValue, len(versionAttrs)),
+	}
+	if d, ok := item["detail"].(*types.AttributeValueMemberB); ok {
+		v.detail = d.Value
+	}
+	for _, a := range versionAttrs {
+		if av, ok := item[a.name]; ok {
+			v.seen[a.name] = av
+		}
+	}
+	return v
+}
+
+// shouldReplace applies the upsert rules to r and the stored version (nil
+// when there is none). Content is the gzipped detail, which is
+// deterministic; when r has no detail (too large), a later fetch counts as
+// different.
+func shouldReplace(r Record, stored *storedVersion) bool {
+	switch {
+	case stored == nil:
+		return true
+	case stored.status == StatusIncomplete && r.Complete():
+		return true
+	case stored.status != StatusIncomplete && !r.Complete():
+		return false
+	}
+	// An item without fetchedAt is never older.
+	if stored.fetchedAt == "" || stored.fetchedAt >= r.FetchedAt { // TimeFormat strings sort as instants
+		return false
+	}
+	return len(r.Detail) == 0 || !bytes.Equal(stored.detail, r.Detail)
+}
+
+// write puts r while the stored item is still seen (nil: while there is
+// none). When another writer changed the item first, write reads it again
+// and decides again.
+func (t *Table) write(ctx context.Context, r Record, seen *storedVersion) (Outcome, error) {
+	for attempt := 1; ; attempt++ {
+		r.UpdatedAt = t.now().UTC().Format(TimeFormat)
+		item, err := attributevalue.MarshalMap(r)
+		if err != nil {
+			return 0, fmt.Errorf("upsert conversation %s: marshal: %w", r.ConversationID, err)
+		}
+		expr, names, values := unchangedCondition(seen)
+		_, err = t.api.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:                 aws.String(t.name),
+			Item:                      item,
+			ConditionExpression:       aws.String(expr),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
+		})
+		var lost *types.ConditionalCheckFailedException
+		switch {
+		case err == nil:
+			return Written, nil
+		case !errors.As(err, &lost):
+			return 0, fmt.Errorf("upsert conversation %s: %w", r.ConversationID, err)
+		case attempt == writeAttempts:
+			return 0, fmt.Errorf("upsert conversation %s: the stored item changed before each of %d writes", r.ConversationID, attempt)
+		}
+		stored, err := t.getItem(ctx, r.ConversationID)
+		if err != nil {
+			return 0, fmt.Errorf("upsert after a concurrent write: %w", err)
+		}
+		if seen = versionOf(stored); !shouldReplace(r, seen) {
+			return Unchanged, nil
+		}
+	}
+}
+
+// unchangedCondition is the PutItem condition that the stored item is
+// still seen, or that there still is none. Every name goes through a
+// placeholder (status is a reserved word), and only the values the
 // expression uses are passed, as DynamoDB rejects unused ones.
-func upsertCondition(r Record) (string, map[string]string, map[string]types.AttributeValue) {
-	names := map[string]string{"#id": PartitionKey, "#status": "status", "#fetchedAt": "fetchedAt"}
-	values := map[string]types.AttributeValue{
-		":incomplete": &types.AttributeValueMemberS{Value: StatusIncomplete},
-		":fetchedAt":  &types.AttributeValueMemberS{Value: r.FetchedAt},
+func unchangedCondition(seen *storedVersion) (string, map[string]string, map[string]types.AttributeValue) {
+	if seen == nil {
+		return "attribute_not_exists(#id)", map[string]string{"#id": PartitionKey}, nil
 	}
-	// newer: r was fetched later and its content differs. An item stored
-	// without detail differs from any r with one.
-	newer := "#fetchedAt < :fetchedAt"
-	if len(r.Detail) > 0 {
-		names["#detail"] = "detail"
-		values[":detail"] = &types.AttributeValueMemberB{Value: r.Detail}
-		newer += " AND (attribute_not_exists(#detail) OR #detail <> :detail)"
+	terms := make([]string, 0, len(versionAttrs))
+	names := make(map[string]string, len(versionAttrs))
+	var values map[string]types.AttributeValue // nil rather than empty, which DynamoDB rejects
+	for _, a := range versionAttrs {
+		names["#"+a.name] = a.name
+		av, ok := seen.seen[a.name]
+		if !ok {
+			terms = append(terms, "attribute_not_exists(#"+a.name+")")
+			continue
+		}
+		if values == nil {
+			values = make(map[string]types.AttributeValue, len(versionAttrs))
+		}
+		values[a.placeholder] = av
+		terms = append(terms, "#"+a.name+" = "+a.placeholder)
 	}
-	if r.Complete() {
-		return "attribute_not_exists(#id) OR #status = :incomplete OR (" + newer + ")", names, values
-	}
-	return "attribute_not_exists(#id) OR (#status = :incomplete AND " + newer + ")", names, values
+	return strings.Join(terms, " AND "), names, values
 }
