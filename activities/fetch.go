@@ -4,6 +4,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,7 +70,7 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 			result.NotReady = append(result.NotReady, ref.ID)
 			continue
 		}
-		rec, err := store.NewRecord(raw, ref.OrgID, fetchedAt)
+		rec, err := store.NewRecord(raw, cmp.Or(ref.OrgID, req.OrgID), fetchedAt)
 		if err != nil {
 			result.Failed = append(result.Failed, workflows.Failure{
 				ConversationID: ref.ID,
@@ -93,10 +94,12 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 		switch {
 		case outcomes[i] == store.Unchanged:
 			result.Unchanged++
+			result.UnchangedIDs = append(result.UnchangedIDs, rec.ConversationID)
 		case rec.Complete():
 			result.StoredComplete++
 		default:
 			result.StoredIncomplete++
+			result.IncompleteIDs = append(result.IncompleteIDs, rec.ConversationID)
 		}
 	}
 	recordMetrics(ctx, result)

@@ -120,8 +120,9 @@ func TestStoresCompleteConversationsAndReportsTheRestAsNotReady(t *testing.T) {
 	gc := &fakeGenesys{conversations: map[string][]byte{completeID: fixtures.Read(t, "analytics/conversation-complete.json")}}
 	st := &fakeStore{}
 	fetchedAt := time.Date(2026, 11, 27, 11, 5, 0, 0, time.UTC)
+	// The scheduler names the common org once per request.
 	res, err := execute(t, &Fetcher{Genesys: gc, Store: st, Now: func() time.Time { return fetchedAt }},
-		workflows.FetchRequest{Conversations: refs(completeID, absentID)})
+		workflows.FetchRequest{OrgID: org, Conversations: []workflows.ConversationRef{{ID: completeID}, {ID: absentID}}})
 	require.NoError(t, err)
 	assert.Equal(t, workflows.FetchResult{StoredComplete: 1, NotReady: []string{absentID}, Requests: 1}, res)
 	assert.Equal(t, [][]string{{completeID, absentID}}, gc.asked, "one request for the whole chunk")
@@ -141,6 +142,7 @@ func TestIncompleteConversationWaitsUntilTheDeadline(t *testing.T) {
 	res, err = execute(t, &Fetcher{Genesys: gc, Store: st}, workflows.FetchRequest{Conversations: refs(completeID), StoreIncomplete: true})
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.StoredIncomplete)
+	assert.Equal(t, []string{completeID}, res.IncompleteIDs, "named so the scheduler can tell its batch")
 	require.Len(t, st.written, 1)
 	assert.Equal(t, store.StatusIncomplete, st.written[0].Status)
 }
@@ -151,6 +153,7 @@ func TestRepeatedWriteCountsAsUnchanged(t *testing.T) {
 		workflows.FetchRequest{Conversations: refs(completeID)})
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Unchanged)
+	assert.Equal(t, []string{completeID}, res.UnchangedIDs)
 	assert.Zero(t, res.StoredComplete)
 }
 

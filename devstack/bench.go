@@ -37,6 +37,7 @@ package devstack
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,6 +61,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/genesys-ingest/genesys-ingest/simulator"
+	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
 
 // Default sizes of the benchmark; see the knobs above.
@@ -185,6 +187,10 @@ type HistoryStats struct {
 	MaxEventsPerRun    int   `json:"maxEventsPerRun"`
 	MaxBytesPerRun     int64 `json:"maxBytesPerRun"`
 	MaxBytesOfOneEvent int   `json:"maxBytesOfOneEvent"`
+	// EventsByWorkflowType splits Events between the batches and the
+	// scheduler; EventTypes splits them further by event type.
+	EventsByWorkflowType map[string]int            `json:"eventsByWorkflowType"`
+	EventTypes           map[string]map[string]int `json:"eventTypes"`
 	// Fetch activities as the histories tell: how long each waited in the
 	// rate-limited queue (scheduled → started) and ran (started → closed;
 	// one Genesys request plus the DynamoDB writes of its chunk).
@@ -403,7 +409,9 @@ func benchRun(ctx context.Context, p Paths, name string, env []string, conversat
 	fmt.Fprintf(log, "all %d workflows done: %d stored complete, %d incomplete, %d missing, %d failed in %.1fs; reading their histories…\n",
 		report.Workflows, report.StoredComplete, report.StoredIncomplete, len(report.Missing), report.Failed, report.Elapsed.Seconds())
 
-	hist, err := workflowHistories(ctx, stack.Endpoints.TemporalAddress, report.WorkflowIDs)
+	// The batches' histories and the scheduler's that fetched for them.
+	ids := append(slices.Clone(report.WorkflowIDs), workflows.FetchSchedulerID(genesysTaskQueue(env)))
+	hist, err := workflowHistories(ctx, stack.Endpoints.TemporalAddress, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -532,11 +540,23 @@ func workerStored(ctx context.Context, metricsURL string) (stored, unchanged int
 	return int64(s), int64(u), scanner.Err()
 }
 
+// genesysTaskQueue is the GENESYS_TASK_QUEUE the stack's worker runs with:
+// the last setting in env, else the environment's, else the default.
+func genesysTaskQueue(env []string) string {
+	queue := os.Getenv("GENESYS_TASK_QUEUE")
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "GENESYS_TASK_QUEUE="); ok {
+			queue = v
+		}
+	}
+	return cmp.Or(queue, workflows.DefaultGenesysTaskQueue)
+}
+
 // workflowHistories reads every workflow's full history, following each
 // continue-as-new chain back from its last run, and sums the events and
 // their protobuf sizes.
 func workflowHistories(ctx context.Context, address string, ids []string) (HistoryStats, error) {
-	stats := HistoryStats{Workflows: len(ids)}
+	stats := HistoryStats{Workflows: len(ids), EventsByWorkflowType: map[string]int{}, EventTypes: map[string]map[string]int{}}
 	if len(ids) == 0 {
 		return stats, nil
 	}
@@ -558,7 +578,8 @@ func workflowHistories(ctx context.Context, address string, ids []string) (Histo
 				var (
 					events, biggest, retries int
 					size                     int64
-					previous                 string
+					previous, workflowType   string
+					types                    = map[string]int{}
 					runWaits, runRuns        []time.Duration
 				)
 				scheduled, started := map[int64]time.Time{}, map[int64]time.Time{}
@@ -569,9 +590,12 @@ func workflowHistories(ctx context.Context, address string, ids []string) (Histo
 						return fmt.Errorf("history of %s: %w", id, err)
 					}
 					if events == 0 {
-						previous = event.GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId()
+						started := event.GetWorkflowExecutionStartedEventAttributes()
+						previous = started.GetContinuedExecutionRunId()
+						workflowType = started.GetWorkflowType().GetName()
 					}
 					events++
+					types[strings.TrimPrefix(event.GetEventType().String(), "EVENT_TYPE_")]++
 					n := proto.Size(event)
 					size += int64(n)
 					biggest = max(biggest, n)
@@ -603,6 +627,13 @@ func workflowHistories(ctx context.Context, address string, ids []string) (Histo
 				stats.ActivityRetries += retries
 				stats.Runs++
 				stats.Events += events
+				stats.EventsByWorkflowType[workflowType] += events
+				if stats.EventTypes[workflowType] == nil {
+					stats.EventTypes[workflowType] = map[string]int{}
+				}
+				for t, n := range types {
+					stats.EventTypes[workflowType][t] += n
+				}
 				stats.Bytes += size
 				stats.MaxEventsPerRun = max(stats.MaxEventsPerRun, events)
 				stats.MaxBytesPerRun = max(stats.MaxBytesPerRun, size)

@@ -61,11 +61,11 @@ func TestEndToEndStoresEveryConversationAsGenerated(t *testing.T) {
 	// Readiness lag was met: the simulator answered ids as absent and the
 	// workflows came back for them.
 	assert.Positive(t, report.Counters.NotFound, "the simulator hid conversations right after their events")
-	requests := 0
+	submissions := 0
 	for _, s := range report.Summaries {
-		requests += s.GenesysRequests
+		submissions += s.Submissions
 	}
-	assert.Greater(t, requests, report.Workflows, "workflows polled again for conversations that were not ready")
+	assert.Greater(t, submissions, report.Workflows, "workflows submitted again the conversations that were not ready")
 
 	catalog := struct {
 		OrgID string `json:"orgId"`

@@ -89,6 +89,7 @@ func run(createTable bool) error {
 
 	workflowWorker := worker.New(temporal, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.StopTimeout})
 	workflowWorker.RegisterWorkflowWithOptions(workflows.IngestConversations, workflow.RegisterOptions{Name: workflows.IngestWorkflowName})
+	workflowWorker.RegisterWorkflowWithOptions(workflows.FetchScheduler, workflow.RegisterOptions{Name: workflows.FetchSchedulerWorkflowName})
 	// A local activity of the workflow: it reads DynamoDB only, so it stays
 	// off the rate-limited Genesys queue.
 	workflowWorker.RegisterActivityWithOptions(fetcher.FindStoredConversations, activity.RegisterOptions{Name: workflows.FindStoredActivityName})
@@ -98,7 +99,12 @@ func run(createTable bool) error {
 		// fleet together stays inside one OAuth client's request budget.
 		TaskQueueActivitiesPerSecond:       cfg.GenesysRequestsPerSecond,
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentFetches,
-		WorkerStopTimeout:                  cfg.StopTimeout,
+		// The server dispatches a partition's tasks only to pollers waiting
+		// on it, and a rate-limited queue's budget is split over its
+		// partitions (four by default): a poller on each keeps every
+		// share of the budget in use.
+		MaxConcurrentActivityTaskPollers: fetchPollers,
+		WorkerStopTimeout:                cfg.StopTimeout,
 	})
 	fetchWorker.RegisterActivityWithOptions(fetcher.FetchAndStoreConversations, activity.RegisterOptions{Name: workflows.FetchActivityName})
 
@@ -136,6 +142,9 @@ func run(createTable bool) error {
 	logger.Info("stopped")
 	return nil
 }
+
+// fetchPollers is twice the default number of task queue partitions.
+const fetchPollers = 8
 
 // serveMetrics exposes /metrics (Prometheus) and /healthz; an empty address
 // disables it.

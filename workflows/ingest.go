@@ -3,9 +3,9 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
+	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -15,25 +15,34 @@ import (
 // over to a fresh one well before that, or when the server suggests it.
 const continueAsNewAfterEvents = 8000
 
-// fetchRetry bounds every Genesys fetch: a 429 waits for its Retry-After
-// (NextRetryDelay overrides the backoff), anything transient backs off, and
-// after fetchMaxAttempts the chunk's conversations are reported as failed
-// instead of being retried forever.
-const fetchMaxAttempts = 12
+// How a batch hands its conversations to the scheduler.
+const (
+	// maxSubmission conversations per FetchSubmission: twenty full
+	// requests. Each submission costs about 20 history events on both sides
+	// (signals, their acknowledgements, reports, the table check), so fewer
+	// and larger ones keep history small; 2,000 ids make a signal of about
+	// 90 KB and leave the table check just before it reasonably fresh.
+	maxSubmission = 2000
+	// maxOpenSubmissions per batch. One keeps the scheduler's queue at most
+	// maxSubmission per running batch, so it waitlists nobody below ten
+	// batches at once. The pause between a report and the next submission (tens of
+	// milliseconds) costs no throughput: other batches' chunks fill it, or,
+	// for a lone batch, the rate limiter's burst makes up for it.
+	maxOpenSubmissions = 1
+	// submissionCheckInterval: while submissions are open, the batch asks
+	// the scheduler this often whether it still has them, so that nothing
+	// is lost if the scheduler was terminated.
+	submissionCheckInterval = 10 * time.Minute
+	// schedulerStartAttempts bounds signal-or-start races with a scheduler
+	// that is finishing.
+	schedulerStartAttempts = 5
+)
 
-var fetchRetry = &temporal.RetryPolicy{
-	InitialInterval:    2 * time.Second,
-	BackoffCoefficient: 2,
-	MaximumInterval:    2 * time.Minute,
-	MaximumAttempts:    fetchMaxAttempts,
-	NonRetryableErrorTypes: []string{
-		ErrTypeBadRequest, ErrTypeRejected, ErrTypeInvalidRecord,
-	},
-}
-
-// IngestConversations fetches the analytics record of every conversation in
-// the input from Genesys and stores it in DynamoDB. Conversations whose record
-// is not complete yet are fetched again, less and less often, until
+// IngestConversations gets the analytics record of every conversation in
+// the input stored in DynamoDB. It hands the conversations to the
+// FetchScheduler of its Genesys task queue, which fetches and stores them
+// together with other batches' conversations. Conversations whose record is
+// not complete yet are submitted again, less and less often, until
 // Options.ReadyTimeout; then what there is gets stored as incomplete. One bad
 // conversation never fails the batch: it is reported in the Summary.
 func IngestConversations(ctx workflow.Context, in IngestInput) (Summary, error) {
@@ -43,40 +52,57 @@ func IngestConversations(ctx workflow.Context, in IngestInput) (Summary, error) 
 		workflow.GetLogger(ctx).Error("workflow failed", "batchId", in.BatchID, "error", err)
 		return Summary{}, err
 	}
-	return w.run(ctx)
+	summary, err := w.run(ctx)
+	if err != nil && !workflow.IsContinueAsNewError(err) {
+		workflow.GetLogger(ctx).Error("workflow failed", "batchId", in.BatchID, "error", err)
+	}
+	return summary, err
 }
 
-// ingestion is one run's state. Conversations are fetched in rounds: the due
-// ones in chunks, at most FetchConcurrency chunks in flight; the ones not
-// ready yet wait for the next round.
+// ingestion is one run's state. Conversations are submitted in rounds: the
+// due ones a submission at a time, at most maxOpenSubmissions awaiting their
+// report; the ones not ready yet wait for the next round.
 type ingestion struct {
-	batchID    string
-	opts       Options
-	logger     log.Logger
-	summary    Summary
-	deadline   time.Time
-	polls      int
-	due        []ConversationRef
-	inFlight   int
-	waiting    []ConversationRef
-	nextPollAt time.Time
-	// checkTable is false only for executions started before the table
-	// check existed, so their histories still replay.
-	checkTable bool
+	batchID     string
+	workflowID  string
+	schedulerID string
+	opts        Options
+	logger      log.Logger
+	summary     Summary
+	deadline    time.Time
+	polls       int
+	due         []ConversationRef
+	waiting     []ConversationRef
+	nextPollAt  time.Time
+	seq         int
+	open        map[int]*submitted
+	selector    workflow.Selector
+	checkArmed  bool
+	// err is a failure inside a selector callback, returned by the loop.
+	err error
+}
+
+// submitted is an open submission: sent, no report yet.
+type submitted struct {
+	refs  []ConversationRef
+	final bool
 }
 
 func newIngestion(ctx workflow.Context, in IngestInput) (*ingestion, error) {
 	w := &ingestion{
-		batchID: in.BatchID,
-		opts:    in.Options.withDefaults(),
+		batchID:    in.BatchID,
+		workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		opts:       in.Options.withDefaults(),
+		open:       map[int]*submitted{},
 	}
 	if err := w.opts.validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", nil)
 	}
+	w.schedulerID = FetchSchedulerID(w.opts.GenesysTaskQueue)
 	w.logger = log.With(workflow.GetLogger(ctx), "batchId", in.BatchID)
 
 	if c := in.Carry; c != nil {
-		w.deadline, w.polls, w.summary = c.Deadline, c.Polls, c.Summary
+		w.deadline, w.polls, w.summary, w.seq = c.Deadline, c.Polls, c.Summary, c.Seq
 		w.waiting, w.nextPollAt = c.Waiting, c.NextPollAt
 		w.due = in.Conversations
 	} else {
@@ -84,7 +110,6 @@ func newIngestion(ctx workflow.Context, in IngestInput) (*ingestion, error) {
 		w.due = w.admit(in.Conversations)
 	}
 	w.summary.Runs++
-	w.checkTable = workflow.GetVersion(ctx, "check-table-before-fetch", workflow.DefaultVersion, 1) == 1
 
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, w.progress); err != nil {
 		return nil, fmt.Errorf("register %s query: %w", ProgressQuery, err)
@@ -114,12 +139,39 @@ func (w *ingestion) admit(refs []ConversationRef) []ConversationRef {
 
 func (w *ingestion) run(ctx workflow.Context) (Summary, error) {
 	w.logger.Info("ingestion run started", "conversations", len(w.due), "waiting", len(w.waiting), "run", w.summary.Runs)
+	w.selector = workflow.NewSelector(ctx)
+	w.selector.AddReceive(workflow.GetSignalChannel(ctx, FetchReportSignal), func(c workflow.ReceiveChannel, _ bool) {
+		var r FetchReport
+		c.Receive(ctx, &r)
+		w.takeReport(r)
+	})
+	w.selector.AddReceive(workflow.GetSignalChannel(ctx, ResubmitSignal), func(c workflow.ReceiveChannel, _ bool) {
+		var r ResubmitRequest
+		c.Receive(ctx, &r)
+		if o := w.open[r.Seq]; o != nil {
+			// It waited for room: other batches may have stored some of it
+			// meanwhile. An empty submission still closes the invitation.
+			o.refs = w.skipStored(ctx, o.refs)
+			w.err = w.send(ctx, r.Seq, o, false)
+		}
+	})
 	for {
-		if len(w.due) > 0 {
-			w.fetchRound(ctx)
-			if len(w.due) > 0 { // the round stopped early to keep history small
-				return Summary{}, w.continueAsNew(ctx)
+		for len(w.open) < maxOpenSubmissions && len(w.due) > 0 && !w.shouldContinueAsNew(ctx) {
+			if err := w.submitNext(ctx); err != nil {
+				return Summary{}, err
 			}
+		}
+		if len(w.open) > 0 {
+			w.armCheck(ctx)
+			w.publishDetails(ctx)
+			w.selector.Select(ctx)
+			if w.err != nil {
+				return Summary{}, w.err
+			}
+			continue
+		}
+		if len(w.due) > 0 { // submitting stopped to keep history small
+			return Summary{}, w.continueAsNew(ctx)
 		}
 		w.publishDetails(ctx)
 		if len(w.waiting) == 0 {
@@ -135,63 +187,116 @@ func (w *ingestion) run(ctx workflow.Context) (Summary, error) {
 	w.logger.Info("ingestion finished",
 		"received", w.summary.Received, "storedComplete", w.summary.StoredComplete,
 		"storedIncomplete", w.summary.StoredIncomplete, "unchanged", w.summary.Unchanged,
-		"failed", w.summary.Failed, "genesysRequests", w.summary.GenesysRequests)
+		"failed", w.summary.Failed, "submissions", w.summary.Submissions)
 	return w.summary, nil
 }
 
-// fetchRound fetches every due conversation, keeping at most
-// FetchConcurrency chunks in flight. Ids are taken a window at a time and
-// checked against the table just before they are chunked, so a conversation
-// another batch has stored in the meantime costs no Genesys request. It
-// leaves in w.due whatever it did not dispatch because the run should
-// continue as new.
-func (w *ingestion) fetchRound(ctx workflow.Context) {
-	storeIncomplete := !workflow.Now(ctx).Before(w.deadline)
-	pending := w.due
-	w.due = nil
-	var queue [][]ConversationRef
-	selector := workflow.NewSelector(ctx)
-	for {
-		for w.inFlight < w.opts.FetchConcurrency && !w.shouldContinueAsNew(ctx) {
-			if len(queue) == 0 {
-				if len(pending) == 0 {
-					break
-				}
-				window := pending[:min(len(pending), filterWindow*w.opts.FetchBatchSize)]
-				pending = pending[len(window):]
-				if w.checkTable {
-					window = w.skipStored(ctx, window)
-				}
-				queue = chunk(window, w.opts.FetchBatchSize)
-				continue
-			}
-			refs := queue[0]
-			queue = queue[1:]
-			w.inFlight++
-			future := workflow.ExecuteActivity(w.fetchContext(ctx, len(refs)), FetchActivityName,
-				FetchRequest{Conversations: fetchTargets(refs), StoreIncomplete: storeIncomplete})
-			selector.AddFuture(future, func(f workflow.Future) {
-				w.inFlight--
-				var res FetchResult
-				err := f.Get(ctx, &res)
-				queue = append(queue, w.record(refs, res, err, storeIncomplete)...)
-			})
-		}
-		if w.inFlight == 0 {
-			break
-		}
-		selector.Select(ctx)
+// submitNext checks the next due conversations against the table and submits
+// the ones not stored yet.
+func (w *ingestion) submitNext(ctx workflow.Context) error {
+	refs := w.due[:min(len(w.due), maxSubmission)]
+	w.due = w.due[len(refs):]
+	refs = w.skipStored(ctx, refs)
+	if len(refs) == 0 {
+		return nil
 	}
-	for _, refs := range queue {
-		w.due = append(w.due, refs...)
-	}
-	w.due = append(w.due, pending...)
+	w.seq++
+	o := &submitted{refs: refs, final: !workflow.Now(ctx).Before(w.deadline)}
+	w.open[w.seq] = o
+	w.summary.Submissions++
+	return w.send(ctx, w.seq, o, false)
 }
 
-// filterWindow is how many chunks' worth of ids are checked against the table
-// at once: large enough to cost little history, small enough that the check
-// is fresh when the chunks are dispatched.
-const filterWindow = 10
+// send signals a submission to the scheduler; a ping carries no
+// conversations and only asks the scheduler to say if it lost the
+// submission. A scheduler that is not running is started, with the
+// submission, as a child that outlives this workflow.
+func (w *ingestion) send(ctx workflow.Context, seq int, o *submitted, ping bool) error {
+	sub := FetchSubmission{Requester: w.workflowID, Seq: seq, StoreIncomplete: o.final, Options: w.opts, Ping: ping}
+	if !ping {
+		sub.OrgID, sub.Conversations = compactRefs(o.refs)
+	}
+	var err error
+	for range schedulerStartAttempts {
+		err = workflow.SignalExternalWorkflow(ctx, w.schedulerID, "", SubmitFetchesSignal, sub).Get(ctx, nil)
+		if err == nil {
+			return nil
+		}
+		sub.Ping = false
+		sub.OrgID, sub.Conversations = compactRefs(o.refs)
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            w.schedulerID,
+			ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			StaticSummary:         "Fetches for every batch on task queue " + w.opts.GenesysTaskQueue,
+		})
+		child := workflow.ExecuteChildWorkflow(cctx, FetchSchedulerWorkflowName, SchedulerInput{Options: w.opts, First: &sub})
+		if err = child.GetChildWorkflowExecution().Get(ctx, nil); err == nil {
+			w.logger.Info("started the fetch scheduler", "schedulerId", w.schedulerID)
+			return nil
+		}
+		// Another batch started it meanwhile, or it was just finishing:
+		// signal again.
+	}
+	return fmt.Errorf("could not reach or start the fetch scheduler %s: %w", w.schedulerID, err)
+}
+
+// armCheck makes sure a timer will ask the scheduler about the open
+// submissions if no report comes for submissionCheckInterval. One timer
+// serves a whole round.
+func (w *ingestion) armCheck(ctx workflow.Context) {
+	if w.checkArmed {
+		return
+	}
+	w.checkArmed = true
+	w.selector.AddFuture(workflow.NewTimer(ctx, submissionCheckInterval), func(workflow.Future) {
+		w.checkArmed = false
+		// In submission order; ranging over the map would not replay.
+		for seq := 1; seq <= w.seq; seq++ {
+			o := w.open[seq]
+			if o == nil {
+				continue
+			}
+			if err := w.send(ctx, seq, o, true); err != nil {
+				w.err = err
+				return
+			}
+		}
+	})
+}
+
+// takeReport folds a submission's report into the run's state.
+func (w *ingestion) takeReport(r FetchReport) {
+	o := w.open[r.Seq]
+	if o == nil {
+		return // a repeated report
+	}
+	delete(w.open, r.Seq)
+	w.summary.StoredComplete += r.StoredComplete
+	w.summary.StoredIncomplete += r.StoredIncomplete
+	w.summary.Unchanged += r.Unchanged
+	for _, f := range r.Failed {
+		w.fail(f.ConversationID, f.Reason)
+	}
+	if len(r.NotReady) == 0 {
+		return
+	}
+	byID := make(map[string]ConversationRef, len(o.refs))
+	for _, ref := range o.refs {
+		byID[ref.ID] = ref
+	}
+	for _, id := range r.NotReady {
+		ref, ok := byID[id]
+		if !ok {
+			continue // not ours; never trust blindly
+		}
+		if o.final {
+			w.fail(id, fmt.Sprintf("not found in Genesys analytics within READY_TIMEOUT (%s)", w.opts.ReadyTimeout))
+			continue
+		}
+		w.waiting = append(w.waiting, ref)
+	}
+}
 
 // skipStored drops the conversations already stored complete, counting them
 // as unchanged. If the table cannot be read, nothing is dropped: a redundant
@@ -207,7 +312,7 @@ func (w *ingestion) skipStored(ctx workflow.Context, refs []ConversationRef) []C
 	})
 	var res StoredResult
 	if err := workflow.ExecuteLocalActivity(lctx, FindStoredActivityName, StoredRequest{IDs: ids}).Get(ctx, &res); err != nil {
-		w.logger.Warn("could not check which conversations are stored; fetching them all", "error", err)
+		w.logger.Warn("could not check which conversations are stored; submitting them all", "error", err)
 		return refs
 	}
 	if len(res.Complete) == 0 {
@@ -226,68 +331,6 @@ func (w *ingestion) skipStored(ctx workflow.Context, refs []ConversationRef) []C
 		kept = append(kept, r)
 	}
 	return kept
-}
-
-func (w *ingestion) fetchContext(ctx workflow.Context, n int) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           w.opts.GenesysTaskQueue,
-		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy:         fetchRetry,
-		Summary:             fmt.Sprintf("fetch and store %d conversations", n),
-	})
-}
-
-// record folds one chunk's outcome into the run's state. It returns chunks to
-// fetch again in this round: the halves of a chunk that Genesys refused as a
-// bad request, so the one id that caused it is isolated.
-func (w *ingestion) record(refs []ConversationRef, res FetchResult, err error, final bool) [][]ConversationRef {
-	if err != nil {
-		var appErr *temporal.ApplicationError
-		isApp := errors.As(err, &appErr)
-		if isApp && appErr.Type() == ErrTypeBadRequest && len(refs) > 1 {
-			w.summary.GenesysRequests++
-			half := len(refs) / 2
-			return [][]ConversationRef{refs[:half], refs[half:]}
-		}
-		if isApp && (appErr.NonRetryable() || slices.Contains(fetchRetry.NonRetryableErrorTypes, appErr.Type())) {
-			w.summary.GenesysRequests++
-		} else {
-			w.summary.GenesysRequests += fetchMaxAttempts
-		}
-		reason := failureReason(err)
-		w.logger.Warn("chunk failed", "conversations", len(refs), "reason", reason)
-		for _, r := range refs {
-			w.fail(r.ID, reason)
-		}
-		return nil
-	}
-
-	w.summary.StoredComplete += res.StoredComplete
-	w.summary.StoredIncomplete += res.StoredIncomplete
-	w.summary.Unchanged += res.Unchanged
-	w.summary.GenesysRequests += res.Requests
-	for _, f := range res.Failed {
-		w.fail(f.ConversationID, f.Reason)
-	}
-	if len(res.NotReady) == 0 {
-		return nil
-	}
-	byID := make(map[string]ConversationRef, len(refs))
-	for _, r := range refs {
-		byID[r.ID] = r
-	}
-	for _, id := range res.NotReady {
-		r, ok := byID[id]
-		if !ok {
-			continue // not ours; the activity never invents ids, but never trust blindly
-		}
-		if final {
-			w.fail(id, fmt.Sprintf("not found in Genesys analytics within READY_TIMEOUT (%s)", w.opts.ReadyTimeout))
-			continue
-		}
-		w.waiting = append(w.waiting, r)
-	}
-	return nil
 }
 
 // waitForNextPoll sleeps until the waiting conversations are due again.
@@ -340,6 +383,7 @@ func (w *ingestion) continueAsNew(ctx workflow.Context) error {
 			Waiting:    w.waiting,
 			NextPollAt: w.nextPollAt,
 			Summary:    w.summary,
+			Seq:        w.seq,
 		},
 	})
 }
@@ -353,9 +397,14 @@ func (w *ingestion) fail(id, reason string) {
 
 func (w *ingestion) progress() (Progress, error) {
 	done := w.summary.StoredComplete + w.summary.StoredIncomplete + w.summary.Unchanged + w.summary.Failed
+	submitted := 0
+	for _, o := range w.open {
+		submitted += len(o.refs)
+	}
 	return Progress{
 		Summary:    w.summary,
 		Pending:    w.summary.Received - done,
+		Submitted:  submitted,
 		Waiting:    len(w.waiting),
 		Polls:      w.polls,
 		NextPollAt: w.nextPollAt,
@@ -366,8 +415,8 @@ func (w *ingestion) progress() (Progress, error) {
 // publishDetails shows the run's progress in the Web UI.
 func (w *ingestion) publishDetails(ctx workflow.Context) {
 	s := w.summary
-	details := fmt.Sprintf("**%d** received · **%d** stored complete · **%d** incomplete · **%d** unchanged · **%d** failed · **%d** Genesys requests",
-		s.Received, s.StoredComplete, s.StoredIncomplete, s.Unchanged, s.Failed, s.GenesysRequests)
+	details := fmt.Sprintf("**%d** received · **%d** stored complete · **%d** incomplete · **%d** unchanged · **%d** failed · %d submissions to [the fetch scheduler](../%s)",
+		s.Received, s.StoredComplete, s.StoredIncomplete, s.Unchanged, s.Failed, s.Submissions, w.schedulerID)
 	if len(w.waiting) > 0 {
 		details += fmt.Sprintf("\n\n%d not ready yet; poll %d; stored as they are at %s", len(w.waiting), w.polls+1, w.deadline.Format(time.RFC3339))
 	}
@@ -386,22 +435,31 @@ func failureReason(err error) string {
 	return truncate(err.Error(), 300)
 }
 
-// fetchTargets keeps only what the activity needs (id and org), since every
-// chunk's input is recorded in history again at every poll.
-func fetchTargets(refs []ConversationRef) []ConversationRef {
+// compactRefs keeps only what fetching needs, id and org, and leaves the org
+// out where it is the first conversation's, which it returns: every id
+// crosses history several times (submission, fetch, carry), and nearly all
+// of a deployment's conversations share one org.
+func compactRefs(refs []ConversationRef) (string, []ConversationRef) {
+	if len(refs) == 0 {
+		return "", nil
+	}
+	org := refs[0].OrgID
 	out := make([]ConversationRef, len(refs))
 	for i, r := range refs {
-		out[i] = ConversationRef{ID: r.ID, OrgID: r.OrgID}
+		out[i] = ConversationRef{ID: r.ID}
+		if r.OrgID != org {
+			out[i].OrgID = r.OrgID
+		}
 	}
-	return out
+	return org, out
 }
 
-func chunk(refs []ConversationRef, size int) [][]ConversationRef {
-	chunks := make([][]ConversationRef, 0, (len(refs)+size-1)/size)
-	for start := 0; start < len(refs); start += size {
-		chunks = append(chunks, refs[start:min(start+size, len(refs))])
+// withOrg returns ref with org filled in where compactRefs left it out.
+func withOrg(ref ConversationRef, org string) ConversationRef {
+	if ref.OrgID == "" {
+		ref.OrgID = org
 	}
-	return chunks
+	return ref
 }
 
 func truncate(s string, n int) string {

@@ -35,9 +35,25 @@ func registerTableCheck(env *testsuite.TestWorkflowEnvironment, check func(conte
 	env.RegisterActivityWithOptions(check, activity.RegisterOptions{Name: FindStoredActivityName})
 }
 
+// newEnv registers both workflows; scheduler, if given, stands in for
+// FetchScheduler. Until a batch starts the scheduler, a signal to it fails
+// as it does on a server where it is not running.
+func newEnv(s *testsuite.WorkflowTestSuite, scheduler ...func(workflow.Context, SchedulerInput) error) *testsuite.TestWorkflowEnvironment {
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(IngestConversations, workflow.RegisterOptions{Name: IngestWorkflowName})
+	sched := FetchScheduler
+	if len(scheduler) > 0 {
+		sched = scheduler[0]
+	}
+	env.RegisterWorkflowWithOptions(sched, workflow.RegisterOptions{Name: FetchSchedulerWorkflowName})
+	env.OnSignalExternalWorkflow(mock.Anything, FetchSchedulerID(DefaultGenesysTaskQueue), "", SubmitFetchesSignal, mock.Anything).
+		Return(errors.New("unknown external workflow execution")).Maybe()
+	registerTableCheck(env, nothingStored)
+	return env
+}
+
 func (s *ingestSuite) SetupTest() {
-	s.env = s.NewTestWorkflowEnvironment()
-	registerTableCheck(s.env, nothingStored)
+	s.env = newEnv(&s.WorkflowTestSuite)
 	s.env.RegisterActivityWithOptions(func(context.Context, FetchRequest) (FetchResult, error) {
 		return FetchResult{}, errors.New("unmocked")
 	}, activity.RegisterOptions{Name: FetchActivityName})
@@ -96,6 +112,7 @@ func (f *genesysFake) fetch(_ context.Context, req FetchRequest) (FetchResult, e
 			res.NotReady = append(res.NotReady, c.ID)
 		case now.Before(f.endedAt[c.ID]):
 			res.StoredIncomplete++
+			res.IncompleteIDs = append(res.IncompleteIDs, c.ID)
 		default:
 			res.StoredComplete++
 		}
@@ -130,7 +147,7 @@ func (s *ingestSuite) run(in IngestInput) Summary {
 func (s *ingestSuite) TestChunksByBatchSizeAndStoresEverything() {
 	f := s.fake()
 	summary := s.run(IngestInput{Conversations: refs(250)})
-	s.Equal(Summary{Received: 250, StoredComplete: 250, GenesysRequests: 3, Runs: 1}, summary)
+	s.Equal(Summary{Received: 250, StoredComplete: 250, Submissions: 1, Runs: 1}, summary)
 	var sizes []int
 	for _, c := range f.calls {
 		sizes = append(sizes, len(c.req.Conversations))
@@ -177,7 +194,7 @@ func (s *ingestSuite) TestPollsConversationsThatAreNotReadyAndStoresThemWhenComp
 	f.readyAt[all[1].ID] = start.Add(30 * time.Second)  // absent at first
 	f.endedAt[all[2].ID] = start.Add(100 * time.Second) // present without conversationEnd
 	summary := s.run(IngestInput{Conversations: all, Options: Options{ReadyPollInterval: time.Minute}})
-	s.Equal(Summary{Received: 3, StoredComplete: 3, GenesysRequests: 3, Runs: 1}, summary)
+	s.Equal(Summary{Received: 3, StoredComplete: 3, Submissions: 3, Runs: 1}, summary)
 	// Round 1 at 0s fetches all three; round 2 at 60s finds #1 ready and #2
 	// still open; round 3 at 60s+90s finds #2 complete.
 	s.Require().Len(f.calls, 3)
@@ -255,7 +272,7 @@ func (s *ingestSuite) TestInvalidAndRepeatedIDsNeverReachGenesys() {
 
 func TestConversationsStoredByAnotherBatchAreNotFetchedAgain(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newEnv(&s)
 	all := refs(250)
 	registerTableCheck(env, func(_ context.Context, req StoredRequest) (StoredResult, error) {
 		var res StoredResult
@@ -276,12 +293,12 @@ func TestConversationsStoredByAnotherBatchAreNotFetchedAgain(t *testing.T) {
 	var summary Summary
 	require.NoError(t, env.GetWorkflowResult(&summary))
 	assert.Equal(t, 248, fetched)
-	assert.Equal(t, Summary{Received: 250, StoredComplete: 248, Unchanged: 2, GenesysRequests: 3, Runs: 1}, summary)
+	assert.Equal(t, Summary{Received: 250, StoredComplete: 248, Unchanged: 2, Submissions: 1, Runs: 1}, summary)
 }
 
 func TestAnUnreadableTableMeansFetchingEverything(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newEnv(&s)
 	registerTableCheck(env, func(context.Context, StoredRequest) (StoredResult, error) {
 		return StoredResult{}, errors.New("ResourceNotFoundException")
 	})
@@ -313,8 +330,7 @@ func (s *ingestSuite) TestProgressQuery() {
 
 func TestTenThousandConversationsStayInsideTemporalLimits(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	registerTableCheck(env, nothingStored)
+	env := newEnv(&s)
 	var calls int
 	env.RegisterActivityWithOptions(func(_ context.Context, req FetchRequest) (FetchResult, error) {
 		calls++
@@ -326,8 +342,8 @@ func TestTenThousandConversationsStayInsideTemporalLimits(t *testing.T) {
 	var summary Summary
 	require.NoError(t, env.GetWorkflowResult(&summary))
 	assert.Equal(t, 10000, summary.StoredComplete)
-	assert.Equal(t, 100, calls)
-	assert.Equal(t, 100, summary.GenesysRequests)
+	assert.Equal(t, 100, calls, "every request full")
+	assert.Equal(t, 10000/maxSubmission, summary.Submissions)
 }
 
 func TestNextPollGrowsAndStopsAtTheDeadline(t *testing.T) {
@@ -344,51 +360,72 @@ func TestNextPollGrowsAndStopsAtTheDeadline(t *testing.T) {
 	assert.Equal(t, deadline, nextPoll(deadline.Add(-time.Second), deadline, time.Minute, 1))
 }
 
+// fakeScheduler stands in for FetchScheduler: it answers every submission at
+// once through answer, and calls onSubmit first.
+func fakeScheduler(answer func(FetchSubmission) FetchReport, onSubmit func(int)) func(workflow.Context, SchedulerInput) error {
+	return func(ctx workflow.Context, in SchedulerInput) error {
+		n := 0
+		handle := func(sub FetchSubmission) {
+			n++
+			if onSubmit != nil {
+				onSubmit(n)
+			}
+			_ = workflow.SignalExternalWorkflow(ctx, sub.Requester, "", FetchReportSignal, answer(sub)).Get(ctx, nil)
+		}
+		handle(*in.First)
+		ch := workflow.GetSignalChannel(ctx, SubmitFetchesSignal)
+		for {
+			var sub FetchSubmission
+			if ok, _ := workflow.AwaitWithTimeout(ctx, time.Hour, func() bool { return ch.Len() > 0 }); !ok {
+				return nil
+			}
+			ch.Receive(ctx, &sub)
+			handle(sub)
+		}
+	}
+}
+
 func TestContinuesAsNewWhenSuggestedAndCarriesProgress(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
-	all := refs(10)
-	notReadyOnce := map[string]bool{all[0].ID: true}
+	all := refs(2*maxSubmission + 500)
 
-	first := s.NewTestWorkflowEnvironment()
-	registerTableCheck(first, nothingStored)
-	calls := 0
-	first.RegisterActivityWithOptions(func(_ context.Context, req FetchRequest) (FetchResult, error) {
-		calls++
-		if calls == 3 {
+	var first *testsuite.TestWorkflowEnvironment
+	first = newEnv(&s, fakeScheduler(func(sub FetchSubmission) FetchReport {
+		r := FetchReport{Seq: sub.Seq, StoredComplete: len(sub.Conversations)}
+		if sub.Seq == 1 {
+			r.StoredComplete--
+			r.NotReady = []string{sub.Conversations[0].ID}
+		}
+		return r
+	}, func(n int) {
+		if n == 1 {
 			first.SetContinueAsNewSuggested(true)
 		}
-		res := FetchResult{Requests: 1}
-		for _, c := range req.Conversations {
-			if notReadyOnce[c.ID] {
-				delete(notReadyOnce, c.ID)
-				res.NotReady = append(res.NotReady, c.ID)
-				continue
-			}
-			res.StoredComplete++
-		}
-		return res, nil
-	}, activity.RegisterOptions{Name: FetchActivityName})
-	first.ExecuteWorkflow(IngestConversations, IngestInput{BatchID: "b1", Conversations: all, Options: Options{FetchBatchSize: 1, FetchConcurrency: 1}})
+	}))
+	first.ExecuteWorkflow(IngestConversations, IngestInput{BatchID: "b1", Conversations: all})
 
 	var can *workflow.ContinueAsNewError
 	require.True(t, errors.As(first.GetWorkflowError(), &can), "want continue-as-new, got %v", first.GetWorkflowError())
 	var next IngestInput
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	assert.Equal(t, "b1", next.BatchID)
-	assert.Len(t, next.Conversations, 7, "the three dispatched chunks are done; seven remain")
+	require.Len(t, next.Conversations, maxSubmission+500, "the open submission was reported first; the rest is carried")
+	assert.Equal(t, all[maxSubmission], next.Conversations[0])
 	require.NotNil(t, next.Carry)
 	assert.Equal(t, []ConversationRef{all[0]}, next.Carry.Waiting)
-	assert.Equal(t, 2, next.Carry.Summary.StoredComplete)
-	assert.Equal(t, 10, next.Carry.Summary.Received)
+	assert.Equal(t, maxSubmission-1, next.Carry.Summary.StoredComplete)
+	assert.Equal(t, len(all), next.Carry.Summary.Received)
+	assert.Equal(t, 1, next.Carry.Seq)
 
-	second := s.NewTestWorkflowEnvironment()
-	registerTableCheck(second, nothingStored)
-	second.RegisterActivityWithOptions(func(_ context.Context, req FetchRequest) (FetchResult, error) {
-		return FetchResult{StoredComplete: len(req.Conversations), Requests: 1}, nil
-	}, activity.RegisterOptions{Name: FetchActivityName})
+	var seqs []int
+	second := newEnv(&s, fakeScheduler(func(sub FetchSubmission) FetchReport {
+		seqs = append(seqs, sub.Seq)
+		return FetchReport{Seq: sub.Seq, StoredComplete: len(sub.Conversations)}
+	}, nil))
 	second.ExecuteWorkflow(IngestConversations, next)
 	require.NoError(t, second.GetWorkflowError())
 	var summary Summary
 	require.NoError(t, second.GetWorkflowResult(&summary))
-	assert.Equal(t, Summary{Received: 10, StoredComplete: 10, GenesysRequests: 11, Runs: 2}, summary)
+	assert.Equal(t, Summary{Received: len(all), StoredComplete: len(all), Submissions: 4, Runs: 2}, summary)
+	assert.Equal(t, []int{2, 3, 4}, seqs, "submission numbers continue across runs")
 }

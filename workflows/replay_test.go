@@ -8,14 +8,20 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// TestReplayRecordedHistory replays a history recorded from a real run on
-// the local stack (12 conversations, three readiness polls with timers). A
-// change to the workflow that would break running executions fails here.
-// Record a new one with:
+// TestReplayRecordedHistories replays histories recorded from `make demo` on
+// the local stack: a batch that found no scheduler, started it, and
+// submitted again for readiness; and that scheduler's first 169 events
+// (20 submissions, 12 fetches, 21 reports). A change to either workflow that
+// would break running executions fails here. Record new ones with:
 //
-//	temporal workflow show -w WORKFLOW_ID -o json > workflows/testdata/ingest-history.json
-func TestReplayRecordedHistory(t *testing.T) {
-	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflowWithOptions(IngestConversations, workflow.RegisterOptions{Name: IngestWorkflowName})
-	require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/ingest-history.json"))
+//	temporal workflow show -w WORKFLOW_ID -o json > workflows/testdata/NAME.json
+func TestReplayRecordedHistories(t *testing.T) {
+	for _, file := range []string{"testdata/ingest-history.json", "testdata/scheduler-history.json"} {
+		t.Run(file, func(t *testing.T) {
+			replayer := worker.NewWorkflowReplayer()
+			replayer.RegisterWorkflowWithOptions(IngestConversations, workflow.RegisterOptions{Name: IngestWorkflowName})
+			replayer.RegisterWorkflowWithOptions(FetchScheduler, workflow.RegisterOptions{Name: FetchSchedulerWorkflowName})
+			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(nil, file))
+		})
+	}
 }

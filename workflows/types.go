@@ -20,8 +20,19 @@ const (
 	// conversations are already stored complete, so that a conversation
 	// whose events arrived in several batches is fetched once.
 	FindStoredActivityName = "FindStoredConversations"
-	// ProgressQuery returns the workflow's Progress.
+	// FetchSchedulerWorkflowName is the registered name of FetchScheduler.
+	FetchSchedulerWorkflowName = "FetchScheduler"
+	// ProgressQuery returns the workflow's Progress (IngestConversations) or
+	// SchedulerProgress (FetchScheduler).
 	ProgressQuery = "progress"
+
+	// SubmitFetchesSignal carries a FetchSubmission to the scheduler.
+	SubmitFetchesSignal = "submit-fetches"
+	// FetchReportSignal carries a FetchReport back to the submitting workflow.
+	FetchReportSignal = "fetch-report"
+	// ResubmitSignal carries a ResubmitRequest: the scheduler had no room for
+	// a submission when it came and has room now.
+	ResubmitSignal = "resubmit-fetches"
 
 	// DefaultTaskQueue runs workflows and everything that does not call Genesys.
 	DefaultTaskQueue = "genesys-ingest"
@@ -29,6 +40,13 @@ const (
 	// queue-wide rate limit set on it equals the Genesys request rate.
 	DefaultGenesysTaskQueue = "genesys-ingest-genesys"
 )
+
+// FetchSchedulerID is the workflow id of the one scheduler that fetches for
+// every batch whose fetches go to genesysTaskQueue, i.e. that spend one
+// OAuth client's request budget.
+func FetchSchedulerID(genesysTaskQueue string) string {
+	return "genesys-fetch-scheduler-" + genesysTaskQueue
+}
 
 // Error types the fetch activity returns as temporal.ApplicationError types.
 // The workflow branches on them; the worker marks the permanent ones
@@ -52,7 +70,9 @@ const (
 
 // Defaults for Options; the config package documents and validates them.
 const (
-	DefaultFetchBatchSize    = 100
+	DefaultFetchBatchSize = 100
+	// DefaultFetchConcurrency is the number of fetch activities the scheduler
+	// keeps scheduled at once: enough to keep the rate-limited queue busy.
 	DefaultFetchConcurrency  = 10
 	DefaultReadyPollInterval = time.Minute
 	DefaultReadyTimeout      = 2 * time.Hour
@@ -109,6 +129,8 @@ type Carry struct {
 	Waiting    []ConversationRef `json:"waiting,omitempty"`
 	NextPollAt time.Time         `json:"nextPollAt,omitempty"`
 	Summary    Summary           `json:"summary"`
+	// Seq is the last submission number used.
+	Seq int `json:"seq,omitempty"`
 }
 
 // Failure explains why one conversation could not be stored.
@@ -129,14 +151,18 @@ type Summary struct {
 	Unchanged        int       `json:"unchanged"`
 	Failed           int       `json:"failed"`
 	Failures         []Failure `json:"failures,omitempty"`
-	GenesysRequests  int       `json:"genesysRequests"`
-	Runs             int       `json:"runs"`
+	// Submissions counts the FetchSubmissions sent to the scheduler,
+	// readiness polls included.
+	Submissions int `json:"submissions"`
+	Runs        int `json:"runs"`
 }
 
 // Progress is what the progress query returns.
 type Progress struct {
-	Summary    Summary   `json:"summary"`
-	Pending    int       `json:"pending"`
+	Summary Summary `json:"summary"`
+	Pending int     `json:"pending"`
+	// Submitted conversations are with the scheduler.
+	Submitted  int       `json:"submitted"`
 	Waiting    int       `json:"waiting"`
 	Polls      int       `json:"polls"`
 	NextPollAt time.Time `json:"nextPollAt,omitempty"`
@@ -155,22 +181,139 @@ type StoredResult struct {
 
 // FetchRequest is the fetch activity's input: one chunk, one Genesys request.
 type FetchRequest struct {
+	// OrgID is the org of every conversation that names none.
+	OrgID         string            `json:"org,omitempty"`
 	Conversations []ConversationRef `json:"conversations"`
 	// StoreIncomplete stores conversations that have no conversationEnd yet,
 	// with status incomplete; set once the readiness deadline has passed.
 	StoreIncomplete bool `json:"storeIncomplete,omitempty"`
 }
 
-// FetchResult is deliberately compact: it names only the conversations that
-// need the workflow's attention, so history stays small.
+// FetchResult is deliberately compact: every conversation of the request
+// that it does not name was stored complete.
 type FetchResult struct {
 	StoredComplete   int `json:"complete,omitempty"`
 	StoredIncomplete int `json:"incomplete,omitempty"`
 	Unchanged        int `json:"unchanged,omitempty"`
+	// IncompleteIDs and UnchangedIDs name the conversations counted in
+	// StoredIncomplete and Unchanged, so the scheduler can tell each
+	// submitting batch what happened to its own.
+	IncompleteIDs []string `json:"incompleteIds,omitempty"`
+	UnchangedIDs  []string `json:"unchangedIds,omitempty"`
 	// NotReady lists ids that were absent or had no conversationEnd (and were
 	// not stored because StoreIncomplete was false, or were absent).
 	NotReady []string  `json:"notReady,omitempty"`
 	Failed   []Failure `json:"failed,omitempty"`
 	// Requests is the number of Genesys API requests made, retries included.
 	Requests int `json:"requests"`
+}
+
+// FetchSubmission hands conversations from a batch to the scheduler.
+type FetchSubmission struct {
+	// Requester is the batch's workflow id; the FetchReport goes there.
+	Requester string `json:"requester"`
+	// Seq numbers the batch's submissions; a repeated (Requester, Seq) is
+	// ignored, so the batch can always send a submission again.
+	Seq int `json:"seq"`
+	// OrgID is the org of every conversation that names none.
+	OrgID         string            `json:"org,omitempty"`
+	Conversations []ConversationRef `json:"conversations"`
+	// StoreIncomplete: the batch's readiness deadline has passed.
+	StoreIncomplete bool `json:"storeIncomplete,omitempty"`
+	// Options of the batch; the scheduler follows the latest submission's
+	// FetchBatchSize and FetchConcurrency.
+	Options Options `json:"options"`
+	// Ping carries no conversations: the batch has had no report for a
+	// while and asks to be told (ResubmitSignal) if the scheduler does not
+	// know the submission.
+	Ping bool `json:"ping,omitempty"`
+}
+
+// FetchReport tells a batch what happened to one of its submissions. Every
+// conversation of the submission is counted exactly once.
+type FetchReport struct {
+	Seq              int `json:"seq"`
+	StoredComplete   int `json:"complete,omitempty"`
+	StoredIncomplete int `json:"incomplete,omitempty"`
+	// Unchanged were already stored, by this batch or another one.
+	Unchanged int       `json:"unchanged,omitempty"`
+	NotReady  []string  `json:"notReady,omitempty"`
+	Failed    []Failure `json:"failed,omitempty"`
+}
+
+// ResubmitRequest asks a batch to send submission Seq again.
+type ResubmitRequest struct {
+	Seq int `json:"seq"`
+}
+
+// SubmissionKey identifies a submission.
+type SubmissionKey struct {
+	Requester string `json:"r"`
+	Seq       int    `json:"s"`
+}
+
+// SchedulerInput starts FetchScheduler.
+type SchedulerInput struct {
+	Options Options `json:"options"`
+	// First is the submission of the batch that found no scheduler running.
+	First *FetchSubmission `json:"first,omitempty"`
+	// Carry is set only by continue-as-new.
+	Carry *SchedulerCarry `json:"carry,omitempty"`
+}
+
+// SchedulerCarry is the scheduler's state across continue-as-new. Nothing is
+// in flight when it is taken.
+type SchedulerCarry struct {
+	// OrgID is the org of every queued conversation that names none.
+	OrgID string `json:"org,omitempty"`
+	// Open submissions in arrival order.
+	Open []CarriedSubmission `json:"open,omitempty"`
+	// Queue holds the conversations not fetched yet, in order.
+	Queue    []CarriedFetch  `json:"queue,omitempty"`
+	Waitlist []SubmissionKey `json:"waitlist,omitempty"`
+	Invited  []SubmissionKey `json:"invited,omitempty"`
+	Stats    SchedulerStats  `json:"stats"`
+}
+
+// CarriedSubmission is an open submission: Pending conversations to go and
+// the report so far.
+type CarriedSubmission struct {
+	Key     SubmissionKey `json:"key"`
+	Pending int           `json:"pending"`
+	Report  FetchReport   `json:"report"`
+}
+
+// CarriedFetch is one queued conversation. Waiters index Open; the first one
+// submitted it first.
+type CarriedFetch struct {
+	ID      string `json:"id"`
+	OrgID   string `json:"org,omitempty"`
+	Final   bool   `json:"final,omitempty"`
+	Waiters []int  `json:"w"`
+}
+
+// SchedulerStats are the scheduler's running totals.
+type SchedulerStats struct {
+	Submissions int `json:"submissions"`
+	// Conversations counts the conversations submitted.
+	Conversations int `json:"conversations"`
+	// Coalesced conversations were already queued or being fetched for
+	// another submission, or stored during this run: no request of their own.
+	Coalesced int `json:"coalesced"`
+	// Waitlisted counts submissions that had to wait for room.
+	Waitlisted int `json:"waitlisted"`
+	Chunks     int `json:"chunks"`
+	// GenesysRequests counts requests, retries included.
+	GenesysRequests int `json:"genesysRequests"`
+	Runs            int `json:"runs"`
+}
+
+// SchedulerProgress is what the scheduler's progress query returns.
+type SchedulerProgress struct {
+	Stats      SchedulerStats `json:"stats"`
+	Queued     int            `json:"queued"`
+	InFlight   int            `json:"inFlight"`
+	Open       int            `json:"open"`
+	Waitlisted int            `json:"waitlisted"`
+	Options    Options        `json:"options"`
 }

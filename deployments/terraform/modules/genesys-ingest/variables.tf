@@ -248,7 +248,7 @@ variable "fetch_batch_size" {
 }
 
 variable "fetch_concurrency" {
-  description = "FETCH_CONCURRENCY: concurrent fetch activities per workflow."
+  description = "FETCH_CONCURRENCY: fetch activities the fetch scheduler keeps scheduled, for all batches together."
   type        = number
   default     = 10
 
