@@ -429,3 +429,51 @@ func TestContinuesAsNewWhenSuggestedAndCarriesProgress(t *testing.T) {
 	assert.Equal(t, Summary{Received: len(all), StoredComplete: len(all), Submissions: 4, Runs: 2}, summary)
 	assert.Equal(t, []int{2, 3, 4}, seqs, "submission numbers continue across runs")
 }
+
+// TestALostSubmissionIsSentAgainAfterTheCheckInterval covers a scheduler
+// that was terminated after taking a submission: the batch hears nothing,
+// asks after submissionCheckInterval, and sends the submission again when
+// asked to.
+func TestALostSubmissionIsSentAgainAfterTheCheckInterval(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	var env *testsuite.TestWorkflowEnvironment
+	var received []FetchSubmission
+	var receivedAt []time.Duration
+	var start time.Time
+	env = newEnv(&s, func(ctx workflow.Context, in SchedulerInput) error {
+		start = workflow.Now(ctx)
+		subs := workflow.GetSignalChannel(ctx, SubmitFetchesSignal)
+		take := func(sub FetchSubmission) {
+			received = append(received, sub)
+			receivedAt = append(receivedAt, workflow.Now(ctx).Sub(start))
+			switch {
+			case len(received) == 1: // lost with the terminated scheduler
+			case sub.Ping:
+				_ = workflow.SignalExternalWorkflow(ctx, sub.Requester, "", ResubmitSignal, ResubmitRequest{Seq: sub.Seq}).Get(ctx, nil)
+			default:
+				_ = workflow.SignalExternalWorkflow(ctx, sub.Requester, "", FetchReportSignal,
+					FetchReport{Seq: sub.Seq, StoredComplete: len(sub.Conversations)}).Get(ctx, nil)
+			}
+		}
+		take(*in.First)
+		for {
+			var sub FetchSubmission
+			if ok, _ := workflow.AwaitWithTimeout(ctx, time.Hour, func() bool { return subs.Len() > 0 }); !ok {
+				return nil
+			}
+			subs.Receive(ctx, &sub)
+			take(sub)
+		}
+	})
+	env.ExecuteWorkflow(IngestConversations, IngestInput{Conversations: refs(3)})
+	require.NoError(t, env.GetWorkflowError())
+	var summary Summary
+	require.NoError(t, env.GetWorkflowResult(&summary))
+	assert.Equal(t, 3, summary.StoredComplete)
+	require.Len(t, received, 3)
+	assert.True(t, received[1].Ping)
+	assert.Empty(t, received[1].Conversations, "a ping carries no conversations")
+	assert.Equal(t, submissionCheckInterval, receivedAt[1])
+	assert.Equal(t, received[0].Conversations, received[2].Conversations, "the same submission, sent again")
+	assert.Equal(t, received[0].Seq, received[2].Seq)
+}
