@@ -56,7 +56,7 @@ func run(m *testing.M) int {
 		Paths: paths, Ports: ports, Log: os.Stderr,
 		// Every conversation is absent at first, then open, then complete,
 		// so every test exercises readiness polling.
-		SimulatorArgs: []string{"--absent-for", "1s", "--wrapup-for", "3s", "--seed", "7"},
+		SimulatorArgs: []string{"--absent-for", simulatorAbsentFor, "--wrapup-for", simulatorWrapupFor, "--seed", "7"},
 		Env:           []string{"READY_POLL_INTERVAL=2s", "LOG_LEVEL=debug"},
 	})
 	if err != nil {

@@ -158,6 +158,41 @@ func TestBurstOf429sIsAbsorbed(t *testing.T) {
 	assert.Equal(t, 24, report.StoredComplete)
 }
 
+// The simulator's readiness lag for every test but the one that turns it off.
+const (
+	simulatorAbsentFor = "1s"
+	simulatorWrapupFor = "3s"
+)
+
+// TestConversationsInSeveralBatchesAreFetchedOnce spreads each
+// conversation's events over several SQS batches, each with its own
+// workflow: the fetch scheduler asks Genesys for every conversation exactly
+// once.
+func TestConversationsInSeveralBatchesAreFetchedOnce(t *testing.T) {
+	ctx := context.Background()
+	require.NoError(t, sim().UpdateSettings(ctx, map[string]any{"absentFor": "0s", "wrapupFor": "0s"}))
+	t.Cleanup(func() {
+		_ = sim().UpdateSettings(context.Background(), map[string]any{"absentFor": simulatorAbsentFor, "wrapupFor": simulatorWrapupFor})
+	})
+	before, err := sim().Counters(ctx)
+	require.NoError(t, err)
+
+	const conversations = 400
+	report, err := devstack.Drive(ctx, stack.Endpoints, devstack.DriveOptions{Conversations: conversations, EventsPerDelivery: 150})
+	require.NoError(t, err)
+	after, err := sim().Counters(ctx)
+	require.NoError(t, err)
+
+	require.GreaterOrEqual(t, report.Workflows, 5, "the events were spread over several batches")
+	assert.Empty(t, report.Missing)
+	assert.Zero(t, report.Failed)
+	assert.Equal(t, conversations, report.StoredComplete)
+	assert.Equal(t, int64(conversations), after.IDsRequested-before.IDsRequested,
+		"each conversation was requested once, though its events were in different batches")
+	assert.LessOrEqual(t, report.GenesysRequests, int64(conversations/100+report.Workflows),
+		"chunks are full but for at most one per submission")
+}
+
 func items(t *testing.T, ids []string) map[string]map[string]any {
 	t.Helper()
 	out := map[string]map[string]any{}
