@@ -216,9 +216,9 @@ func waitForWorkflows(ctx context.Context, temporal client.Client, report *Repor
 					finished := done
 					current := slices.Clone(summaries)
 					mu.Unlock()
-					stored, received, waiting := liveProgress(ctx, temporal, report.WorkflowIDs, current)
-					fmt.Fprintf(progress, "  %5.0fs  workflows done %d/%d · stored %d of their %d conversations · waiting for readiness %d\n",
-						time.Since(started).Seconds(), finished, len(report.WorkflowIDs), stored, received, waiting)
+					stored, received, submitted, waiting := liveProgress(ctx, temporal, report.WorkflowIDs, current)
+					fmt.Fprintf(progress, "  %5.0fs  workflows done %d/%d · stored %d of their %d conversations · with the fetch scheduler %d · waiting for readiness %d\n",
+						time.Since(started).Seconds(), finished, len(report.WorkflowIDs), stored, received, submitted, waiting)
 				}
 			}
 		}()
@@ -252,7 +252,7 @@ func waitForWorkflows(ctx context.Context, temporal client.Client, report *Repor
 // liveProgress adds the finished workflows' summaries to what the running
 // ones report through their progress query. A conversation whose events came
 // in two batches is in two workflows, so the counts are per workflow.
-func liveProgress(ctx context.Context, temporal client.Client, ids []string, finished []workflows.Summary) (stored, received, waiting int) {
+func liveProgress(ctx context.Context, temporal client.Client, ids []string, finished []workflows.Summary) (stored, received, submitted, waiting int) {
 	for i, id := range ids {
 		s := finished[i]
 		if s.Received == 0 {
@@ -261,12 +261,12 @@ func liveProgress(ctx context.Context, temporal client.Client, ids []string, fin
 			if err != nil || value.Get(&p) != nil {
 				continue
 			}
-			s, waiting = p.Summary, waiting+p.Waiting
+			s, submitted, waiting = p.Summary, submitted+p.Submitted, waiting+p.Waiting
 		}
 		stored += s.StoredComplete + s.StoredIncomplete + s.Unchanged
 		received += s.Received
 	}
-	return stored, received, waiting
+	return stored, received, submitted, waiting
 }
 
 // readItems reads status and updatedAt of every id.
