@@ -415,7 +415,7 @@ func (w *ingestion) progress() (Progress, error) {
 // publishDetails shows the run's progress in the Web UI.
 func (w *ingestion) publishDetails(ctx workflow.Context) {
 	s := w.summary
-	details := fmt.Sprintf("**%d** received · **%d** stored complete · **%d** incomplete · **%d** unchanged · **%d** failed · %d submissions to [the fetch scheduler](../%s)",
+	details := fmt.Sprintf("**%d** received · **%d** stored complete · **%d** incomplete · **%d** unchanged · **%d** failed · %d submissions to the fetch scheduler `%s`",
 		s.Received, s.StoredComplete, s.StoredIncomplete, s.Unchanged, s.Failed, s.Submissions, w.schedulerID)
 	if len(w.waiting) > 0 {
 		details += fmt.Sprintf("\n\n%d not ready yet; poll %d; stored as they are at %s", len(w.waiting), w.polls+1, w.deadline.Format(time.RFC3339))
