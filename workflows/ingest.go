@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -212,9 +211,11 @@ func (w *ingestion) submitNext(ctx workflow.Context) error {
 // submission. A scheduler that is not running is started, with the
 // submission, as a child that outlives this workflow.
 func (w *ingestion) send(ctx workflow.Context, seq int, o *submitted, ping bool) error {
-	sub := FetchSubmission{Requester: w.workflowID, Seq: seq, StoreIncomplete: o.final, Options: w.opts, Ping: ping}
-	if !ping {
-		sub.OrgID, sub.Conversations = compactRefs(o.refs)
+	full := FetchSubmission{Requester: w.workflowID, Seq: seq, StoreIncomplete: o.final, Options: w.opts}
+	full.OrgID, full.Conversations = compactRefs(o.refs)
+	sub := full
+	if ping {
+		sub = FetchSubmission{Requester: w.workflowID, Seq: seq, StoreIncomplete: o.final, Options: w.opts, Ping: true}
 	}
 	var err error
 	for range schedulerStartAttempts {
@@ -222,8 +223,8 @@ func (w *ingestion) send(ctx workflow.Context, seq int, o *submitted, ping bool)
 		if err == nil {
 			return nil
 		}
-		sub.Ping = false
-		sub.OrgID, sub.Conversations = compactRefs(o.refs)
+		// A new scheduler knows nothing: it gets the whole submission.
+		sub = full
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID:            w.schedulerID,
 			ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
@@ -423,18 +424,6 @@ func (w *ingestion) publishDetails(ctx workflow.Context) {
 	workflow.SetCurrentDetails(ctx, details)
 }
 
-func failureReason(err error) string {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return truncate(appErr.Error(), 300)
-	}
-	var timeoutErr *temporal.TimeoutError
-	if errors.As(err, &timeoutErr) {
-		return truncate("fetch timed out: "+timeoutErr.Error(), 300)
-	}
-	return truncate(err.Error(), 300)
-}
-
 // compactRefs keeps only what fetching needs, id and org, and leaves the org
 // out where it is the first conversation's, which it returns: every id
 // crosses history several times (submission, fetch, carry), and nearly all
@@ -460,11 +449,4 @@ func withOrg(ref ConversationRef, org string) ConversationRef {
 		ref.OrgID = org
 	}
 	return ref
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -360,19 +360,12 @@ func TestNextPollGrowsAndStopsAtTheDeadline(t *testing.T) {
 	assert.Equal(t, deadline, nextPoll(deadline.Add(-time.Second), deadline, time.Minute, 1))
 }
 
-// fakeScheduler stands in for FetchScheduler: it answers every submission at
-// once through answer, and calls onSubmit first.
-func fakeScheduler(answer func(FetchSubmission) FetchReport, onSubmit func(int)) func(workflow.Context, SchedulerInput) error {
+// fakeScheduler stands in for FetchScheduler: it hands every submission, in
+// order and numbered from 1, to handle, and finishes after an idle hour.
+func fakeScheduler(handle func(ctx workflow.Context, n int, sub FetchSubmission)) func(workflow.Context, SchedulerInput) error {
 	return func(ctx workflow.Context, in SchedulerInput) error {
-		n := 0
-		handle := func(sub FetchSubmission) {
-			n++
-			if onSubmit != nil {
-				onSubmit(n)
-			}
-			_ = workflow.SignalExternalWorkflow(ctx, sub.Requester, "", FetchReportSignal, answer(sub)).Get(ctx, nil)
-		}
-		handle(*in.First)
+		n := 1
+		handle(ctx, n, *in.First)
 		ch := workflow.GetSignalChannel(ctx, SubmitFetchesSignal)
 		for {
 			var sub FetchSubmission
@@ -380,9 +373,21 @@ func fakeScheduler(answer func(FetchSubmission) FetchReport, onSubmit func(int))
 				return nil
 			}
 			ch.Receive(ctx, &sub)
-			handle(sub)
+			n++
+			handle(ctx, n, sub)
 		}
 	}
+}
+
+// answerWith makes a fakeScheduler that reports answer(sub) for every
+// submission, after calling onSubmit.
+func answerWith(answer func(FetchSubmission) FetchReport, onSubmit func(int)) func(workflow.Context, SchedulerInput) error {
+	return fakeScheduler(func(ctx workflow.Context, n int, sub FetchSubmission) {
+		if onSubmit != nil {
+			onSubmit(n)
+		}
+		_ = workflow.SignalExternalWorkflow(ctx, sub.Requester, "", FetchReportSignal, answer(sub)).Get(ctx, nil)
+	})
 }
 
 func TestContinuesAsNewWhenSuggestedAndCarriesProgress(t *testing.T) {
@@ -390,7 +395,7 @@ func TestContinuesAsNewWhenSuggestedAndCarriesProgress(t *testing.T) {
 	all := refs(2*maxSubmission + 500)
 
 	var first *testsuite.TestWorkflowEnvironment
-	first = newEnv(&s, fakeScheduler(func(sub FetchSubmission) FetchReport {
+	first = newEnv(&s, answerWith(func(sub FetchSubmission) FetchReport {
 		r := FetchReport{Seq: sub.Seq, StoredComplete: len(sub.Conversations)}
 		if sub.Seq == 1 {
 			r.StoredComplete--
@@ -418,7 +423,7 @@ func TestContinuesAsNewWhenSuggestedAndCarriesProgress(t *testing.T) {
 	assert.Equal(t, 1, next.Carry.Seq)
 
 	var seqs []int
-	second := newEnv(&s, fakeScheduler(func(sub FetchSubmission) FetchReport {
+	second := newEnv(&s, answerWith(func(sub FetchSubmission) FetchReport {
 		seqs = append(seqs, sub.Seq)
 		return FetchReport{Seq: sub.Seq, StoredComplete: len(sub.Conversations)}
 	}, nil))
@@ -436,35 +441,24 @@ func TestContinuesAsNewWhenSuggestedAndCarriesProgress(t *testing.T) {
 // asked to.
 func TestALostSubmissionIsSentAgainAfterTheCheckInterval(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
-	var env *testsuite.TestWorkflowEnvironment
 	var received []FetchSubmission
 	var receivedAt []time.Duration
 	var start time.Time
-	env = newEnv(&s, func(ctx workflow.Context, in SchedulerInput) error {
-		start = workflow.Now(ctx)
-		subs := workflow.GetSignalChannel(ctx, SubmitFetchesSignal)
-		take := func(sub FetchSubmission) {
-			received = append(received, sub)
-			receivedAt = append(receivedAt, workflow.Now(ctx).Sub(start))
-			switch {
-			case len(received) == 1: // lost with the terminated scheduler
-			case sub.Ping:
-				_ = workflow.SignalExternalWorkflow(ctx, sub.Requester, "", ResubmitSignal, ResubmitRequest{Seq: sub.Seq}).Get(ctx, nil)
-			default:
-				_ = workflow.SignalExternalWorkflow(ctx, sub.Requester, "", FetchReportSignal,
-					FetchReport{Seq: sub.Seq, StoredComplete: len(sub.Conversations)}).Get(ctx, nil)
-			}
+	env := newEnv(&s, fakeScheduler(func(ctx workflow.Context, n int, sub FetchSubmission) {
+		if n == 1 {
+			start = workflow.Now(ctx)
 		}
-		take(*in.First)
-		for {
-			var sub FetchSubmission
-			if ok, _ := workflow.AwaitWithTimeout(ctx, time.Hour, func() bool { return subs.Len() > 0 }); !ok {
-				return nil
-			}
-			subs.Receive(ctx, &sub)
-			take(sub)
+		received = append(received, sub)
+		receivedAt = append(receivedAt, workflow.Now(ctx).Sub(start))
+		switch {
+		case n == 1: // lost with the terminated scheduler
+		case sub.Ping:
+			_ = workflow.SignalExternalWorkflow(ctx, sub.Requester, "", ResubmitSignal, ResubmitRequest{Seq: sub.Seq}).Get(ctx, nil)
+		default:
+			_ = workflow.SignalExternalWorkflow(ctx, sub.Requester, "", FetchReportSignal,
+				FetchReport{Seq: sub.Seq, StoredComplete: len(sub.Conversations)}).Get(ctx, nil)
 		}
-	})
+	}))
 	env.ExecuteWorkflow(IngestConversations, IngestInput{Conversations: refs(3)})
 	require.NoError(t, env.GetWorkflowError())
 	var summary Summary

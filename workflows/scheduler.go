@@ -533,3 +533,22 @@ func (s *scheduler) publishDetails(ctx workflow.Context) {
 		s.queued(), s.inFlight, len(s.open), len(s.waitlist),
 		st.Conversations, st.Coalesced, st.Chunks, st.GenesysRequests, st.Runs))
 }
+
+func failureReason(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return truncate(appErr.Error(), 300)
+	}
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) {
+		return truncate("fetch timed out: "+timeoutErr.Error(), 300)
+	}
+	return truncate(err.Error(), 300)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
