@@ -12,6 +12,8 @@ DEVSTACK := $(GO) run ./devstack/cmd/devstack
 help:
 	@echo "make demo         start the local stack and run a few hundred conversations through it"
 	@echo "make test         every test: unit, integration (real Temporal, dynalite, Lambda emulator, simulator), checks"
+	@echo "make fuzz-short   every Go fuzz target for 10 s (part of make test)"
+	@echo "make fuzz         every Go fuzz target for FUZZTIME each (default 2m)"
 	@echo "make up / down    start / stop the local stack (Temporal UI on http://127.0.0.1:8233)"
 	@echo "make lambda       dist/forwarder.zip for AWS Lambda (arm64)"
 	@echo "make worker       dist/worker-linux-arm64 for ECS Fargate"
@@ -36,7 +38,7 @@ build:
 	$(DEVSTACK) build
 
 ## Every test. Integration tests start their own services on free ports.
-test: tools lint terraform-lint
+test: tools lint terraform-lint fuzz-short
 	$(GO) test -count=1 -timeout 30m ./...
 
 lint: workflowcheck
@@ -47,6 +49,25 @@ lint: workflowcheck
 workflowcheck:
 	$(GO) tool workflowcheck ./workflows/...
 
+## Go fuzz targets: every func FuzzX in a _test.go file, each run on its own
+## (go test takes one -fuzz target per package invocation). A crasher is kept
+## in its package's testdata/fuzz/FuzzX/ and from then on runs as a seed in
+## every go test.
+.PHONY: fuzz fuzz-short
+FUZZTIME ?= 2m
+FUZZ_SHORT_TIME ?= 10s
+run_fuzz = for t in $$(grep -rHoE --include='*_test.go' --exclude-dir=.git --exclude-dir=.tools \
+		--exclude-dir=.local --exclude-dir=node_modules '^func Fuzz[A-Za-z0-9_]*' . | sed 's|/[^/]*:func |:|' | sort); do \
+	echo "fuzz $${t\#\#*:} ($${t%%:*}) for $(1)"; \
+	$(GO) test -run '^$$' -fuzz "^$${t\#\#*:}\$$" -fuzztime $(1) "$${t%%:*}" || exit 1; \
+done
+
+fuzz-short:
+	@$(call run_fuzz,$(FUZZ_SHORT_TIME))
+
+fuzz:
+	@$(call run_fuzz,$(FUZZTIME))
+
 include deployments/deployments.mk
 
 ## Throughput of the reference design's shape and of the defaults, each on a
@@ -54,3 +75,4 @@ include deployments/deployments.mk
 ## bench-results/. `make bench BENCH_SMOKE=1` is the quick CI variant.
 bench:
 	$(DEVSTACK) bench
+

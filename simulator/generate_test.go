@@ -201,7 +201,7 @@ func TestGeneratedConversationsCoverTheRealisticMix(t *testing.T) {
 	}
 }
 
-// fixtureFields are the field names of shared/fixtures/analytics, plus the
+// fixtureFields are the field names of testdata/analytics, plus the
 // contact fields non-voice sessions carry (named as in the events schema).
 var fixtureFields = map[string][]string{
 	"conversation": {"conversationId", "conversationStart", "conversationEnd", "originatingDirection", "divisionIds", "mediaStatsMinConversationMos", "participants"},

@@ -1,7 +1,7 @@
 package simulator
 
 // Wire types of the analytics conversation-details API. Field order follows
-// the fixtures in shared/fixtures/analytics so serialized records read like
+// the fixtures in testdata/analytics so serialized records read like
 // the real thing; timestamps are pre-formatted strings because Genesys always
 // sends exactly three fractional digits, which time.Time's JSON form does not.
 

@@ -6,21 +6,20 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/genesys-ingest/genesys-ingest/internal/fixtures"
 )
 
 const (
 	testClientID     = "test-client-id"
 	testClientSecret = "s3cret-VALUE-never-printed"
-	// Conversation ids from the fixtures in testdata, copied unchanged from
-	// /work/shared/fixtures/analytics.
+	// Conversation ids from the fixtures in the module's testdata/analytics.
 	fixtureID = "5e8d1c3a-9f7b-4b2e-8c61-0d4f7a2b9e10"
 	otherID   = "7f1e2d3c-4b5a-4968-8776-655443322110"
 )
@@ -113,9 +112,7 @@ func conversationJSON(id string) string {
 
 func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	return b
+	return fixtures.Read(t, "analytics/"+name)
 }
 
 // fakeClock is a settable clock for token-expiry tests.

@@ -1,21 +1,17 @@
 package store_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
+	"github.com/genesys-ingest/genesys-ingest/internal/fixtures"
 )
 
 // BenchmarkNewRecord maps the complete analytics fixture to its item, the
 // worker's CPU work per stored conversation besides the DynamoDB write.
 func BenchmarkNewRecord(b *testing.B) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "conversation-complete.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	raw := fixtures.Read(b, "analytics/conversation-complete.json")
 	fetchedAt := time.Date(2026, 11, 27, 11, 5, 0, 0, time.UTC)
 	r, err := store.NewRecord(raw, "org-1", fetchedAt)
 	if err != nil {

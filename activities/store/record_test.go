@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,9 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/genesys-ingest/genesys-ingest/internal/fixtures"
 )
 
-// Copies of /work/shared/fixtures/analytics, so the tests carry their data.
+// Fixtures in the module's testdata/analytics (see internal/fixtures).
 const (
 	completeFixture = "conversation-complete.json"
 	notReadyFixture = "conversation-not-ready.json"
@@ -30,9 +30,7 @@ var fetchedAt = time.Date(2026, 11, 27, 11, 5, 0, 0, time.UTC)
 
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", name))
-	require.NoError(t, err)
-	return raw
+	return fixtures.Read(t, "analytics/"+name)
 }
 
 func fixtureRecord(t testing.TB, name string, fetched time.Time) Record {

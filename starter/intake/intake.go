@@ -411,11 +411,14 @@ func topicTemplate(detailType, topicName string) string {
 }
 
 // classify maps a topic template to the event kind kept with the conversation
-// and the eventBody field holding the conversation id.
+// and the eventBody field holding the conversation id. A conversation topic
+// must name its event: "v2.detail.events.conversation.{id}." alone is no
+// topic we know.
 func classify(topic string) (kind, idField string, ok bool) {
+	if event, found := strings.CutPrefix(topic, "v2.detail.events.conversation.{id}."); found && event != "" {
+		return event, "conversationId", true
+	}
 	switch {
-	case strings.HasPrefix(topic, "v2.detail.events.conversation.{id}."):
-		return strings.TrimPrefix(topic, "v2.detail.events.conversation.{id}."), "conversationId", true
 	case topic == "v2.routing.queues.{id}.conversations":
 		return "queue.conversations", "id", true
 	case topic == "v2.users.{id}.conversations":
