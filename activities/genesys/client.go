@@ -18,10 +18,12 @@ import (
 const (
 	defaultTimeout   = 30 * time.Second
 	defaultUserAgent = "genesys-ingest"
-	// A multi-get of 100 finished conversations is a few megabytes; the
-	// limit only exists so a misbehaving server cannot exhaust memory.
-	defaultMaxBody = 64 << 20
 )
+
+// DefaultMaxResponseBytes is the read limit when Config.MaxResponseBytes is
+// 0. A multi-get of 100 conversations is typically 1-2 MB, so the limit is
+// only reached by a misbehaving server or an unusually large batch.
+const DefaultMaxResponseBytes = 16 << 20
 
 // Observer is called once after every HTTP request the client makes,
 // including token requests. endpoint is a route template such as
@@ -41,6 +43,11 @@ type Config struct {
 	Timeout   time.Duration
 	UserAgent string   // optional
 	Observer  Observer // optional
+	// MaxResponseBytes bounds how much of one response body is held in
+	// memory, and so what a misbehaving server can make a worker allocate;
+	// 0 means DefaultMaxResponseBytes. A larger body fails the call with an
+	// error wrapping ErrResponseTooLarge.
+	MaxResponseBytes int64
 }
 
 // Client talks to one Genesys Cloud org with one OAuth client. It is safe
@@ -57,10 +64,16 @@ type Client struct {
 	observer  Observer
 	maxBody   int64
 	now       func() time.Time
+	// credentials are the forms of the client credentials that errors are
+	// scrubbed of.
+	credentials []Secret
 
-	mu     sync.Mutex
-	token  accessToken
-	flight singleflight.Group
+	mu    sync.Mutex
+	token accessToken
+	// previous is the token that token replaced, kept only to scrub it
+	// from errors: a response to a request that used it can still arrive.
+	previous Secret
+	flight   singleflight.Group
 }
 
 // New validates cfg, reporting every problem at once, and builds a Client.
@@ -78,17 +91,22 @@ func New(cfg Config) (*Client, error) {
 	if userAgent == "" {
 		userAgent = defaultUserAgent
 	}
+	maxBody := cfg.MaxResponseBytes
+	if maxBody == 0 {
+		maxBody = DefaultMaxResponseBytes
+	}
 	return &Client{
-		http:      &http.Client{Transport: newTransport()},
-		apiBase:   apiBase,
-		loginBase: loginBase,
-		clientID:  cfg.ClientID,
-		secret:    cfg.ClientSecret,
-		timeout:   timeout,
-		userAgent: userAgent,
-		observer:  cfg.Observer,
-		maxBody:   defaultMaxBody,
-		now:       time.Now,
+		http:        &http.Client{Transport: newTransport()},
+		apiBase:     apiBase,
+		loginBase:   loginBase,
+		clientID:    cfg.ClientID,
+		secret:      cfg.ClientSecret,
+		timeout:     timeout,
+		userAgent:   userAgent,
+		observer:    cfg.Observer,
+		maxBody:     maxBody,
+		now:         time.Now,
+		credentials: basicForms(cfg.ClientID, cfg.ClientSecret),
 	}, nil
 }
 
@@ -110,6 +128,9 @@ func validate(cfg Config) (apiBase, loginBase string, err error) {
 	}
 	if cfg.Timeout < 0 {
 		problems = append(problems, fmt.Sprintf("Timeout %s is negative", cfg.Timeout))
+	}
+	if cfg.MaxResponseBytes < 0 {
+		problems = append(problems, fmt.Sprintf("MaxResponseBytes %d is negative", cfg.MaxResponseBytes))
 	}
 	if len(problems) > 0 {
 		return "", "", fmt.Errorf("genesys: invalid config: %s", strings.Join(problems, "; "))
@@ -190,7 +211,8 @@ func (c *Client) do(ctx context.Context, k call) (*response, error) {
 		c.observer(k.route, status, time.Since(start))
 	}
 	if err != nil {
-		return nil, c.transportError(ctx, reqCtx, k.endpoint, err)
+		_, credential, _ := strings.Cut(k.authorization.Reveal(), " ")
+		return nil, c.transportError(ctx, reqCtx, k.endpoint, c.redactor(Secret(credential)).err(err))
 	}
 	return resp, nil
 }
@@ -215,8 +237,13 @@ func (c *Client) send(ctx context.Context, k call) (*response, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	r := &response{status: resp.StatusCode, header: resp.Header}
+	if resp.ContentLength > c.maxBody {
+		return r, fmt.Errorf("%w: Content-Length %d is more than %d bytes", ErrResponseTooLarge, resp.ContentLength, c.maxBody)
+	}
+	// One byte over the limit tells a body at the limit from a larger one.
 	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
-	r := &response{status: resp.StatusCode, header: resp.Header, body: data}
+	r.body = data
 	switch {
 	case err != nil:
 		return r, fmt.Errorf("reading %d response: %w", resp.StatusCode, err)
@@ -228,7 +255,8 @@ func (c *Client) send(ctx context.Context, k call) (*response, error) {
 
 // transportError tells apart the caller giving up (wrapping ctx.Err() so
 // the caller can recognise its own cancellation) from this request's
-// timeout and from network failures, all of which are transient.
+// timeout and from network failures, all of which are transient. err must
+// already be scrubbed of credentials.
 func (c *Client) transportError(ctx, reqCtx context.Context, endpoint string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("genesys: %s: %w", endpoint, ctxErr)

@@ -1,12 +1,16 @@
 package genesys
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +43,7 @@ func TestNew_RejectsEachInvalidSetting(t *testing.T) {
 		{"missing client id", func(c *Config) { c.ClientID = " " }, "ClientID is empty"},
 		{"missing client secret", func(c *Config) { c.ClientSecret = "" }, "ClientSecret is empty"},
 		{"negative timeout", func(c *Config) { c.Timeout = -time.Second }, "Timeout -1s is negative"},
+		{"negative response limit", func(c *Config) { c.MaxResponseBytes = -1 }, "MaxResponseBytes -1 is negative"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,6 +73,7 @@ func TestNew_AppliesDefaultsAndTrimsTrailingSlash(t *testing.T) {
 	assert.Equal(t, "https://api.mypurecloud.ie", c.apiBase)
 	assert.Equal(t, 30*time.Second, c.timeout)
 	assert.Equal(t, defaultUserAgent, c.userAgent)
+	assert.EqualValues(t, 16<<20, c.maxBody)
 }
 
 func TestNew_TransportKeepsConnectionsForFiftyConcurrentRequests(t *testing.T) {
@@ -224,27 +230,98 @@ func TestFetch_PerRequestTimeoutIsTransientError(t *testing.T) {
 	assert.False(t, errors.As(err, &apiErr))
 }
 
+// clientWithLimit returns a client for f reading at most limit bytes of a
+// body.
+func clientWithLimit(t *testing.T, f *fakeGenesys, limit int64) *Client {
+	t.Helper()
+	cfg := f.config()
+	cfg.MaxResponseBytes = limit
+	c, err := New(cfg)
+	require.NoError(t, err)
+	return c
+}
+
 func TestFetch_BodyOverLimitWrapsErrResponseTooLarge(t *testing.T) {
 	body := `{"conversations":[` + conversationJSON(fixtureID) + `]}`
-	f := newFake(t, nil, respond(http.StatusOK, body))
-	c := f.client(t)
-	c.maxBody = int64(len(body) - 1)
+	for name, api := range map[string]http.HandlerFunc{
+		"with Content-Length": respond(http.StatusOK, body),
+		"streamed": func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusOK)
+			// Sending the header before the body leaves its length unknown.
+			_ = http.NewResponseController(w).Flush()
+			_, _ = w.Write([]byte(body))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFake(t, nil, api)
 
-	_, err := fetchOne(t, c, fixtureID, otherID)
+			_, err := fetchOne(t, clientWithLimit(t, f, int64(len(body)-1)), fixtureID, otherID)
 
-	require.ErrorIs(t, err, ErrResponseTooLarge)
+			require.ErrorIs(t, err, ErrResponseTooLarge)
+		})
+	}
 }
 
 func TestFetch_BodyAtLimitIsAccepted(t *testing.T) {
 	body := `{"conversations":[` + conversationJSON(fixtureID) + `]}`
 	f := newFake(t, nil, respond(http.StatusOK, body))
-	c := f.client(t)
-	c.maxBody = int64(len(body))
 
-	got, err := fetchOne(t, c, fixtureID, otherID)
+	got, err := fetchOne(t, clientWithLimit(t, f, int64(len(body))), fixtureID, otherID)
 
 	require.NoError(t, err)
 	assert.Len(t, got.Conversations, 1)
+}
+
+// TestFetch_HugeBodyCostsAboutTheLimitInMemory streams 64 MiB to a client
+// limited to 1 MiB: it must give up after the limit instead of buffering
+// the body, and when the server announces the length, before reading.
+func TestFetch_HugeBodyCostsAboutTheLimitInMemory(t *testing.T) {
+	const (
+		limit = 1 << 20
+		huge  = 64 << 20
+	)
+	tests := []struct {
+		name          string
+		contentLength bool
+		maxAllocated  uint64
+	}{
+		// Reading up to the limit allocates about twice the limit, and
+		// twice that again under the race detector.
+		{"streamed", false, 6 * limit},
+		{"announced", true, limit / 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var sent atomic.Int64
+			chunk := bytes.Repeat([]byte(" "), 32<<10)
+			f := newFake(t, nil, func(w http.ResponseWriter, _ *http.Request) {
+				if tc.contentLength {
+					w.Header().Set("Content-Length", strconv.Itoa(huge))
+				}
+				w.WriteHeader(http.StatusOK)
+				for sent.Load() < huge {
+					n, err := w.Write(chunk)
+					sent.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			})
+			c := clientWithLimit(t, f, limit)
+			_, err := c.bearer(context.Background()) // the token request is not measured
+			require.NoError(t, err)
+
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err = fetchOne(t, c, fixtureID, otherID)
+			runtime.ReadMemStats(&after)
+
+			require.ErrorIs(t, err, ErrResponseTooLarge)
+			allocated := after.TotalAlloc - before.TotalAlloc
+			assert.Less(t, allocated, tc.maxAllocated, "allocated %d bytes", allocated)
+			assert.Less(t, sent.Load(), int64(huge), "the client must hang up, not drain the body")
+		})
+	}
 }
 
 // closedServerURL returns the URL of a port nothing listens on.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -222,14 +223,17 @@ func TestFetch_MalformedSuccessBodyWrapsErrMalformedResponse(t *testing.T) {
 		{"single: not JSON", []string{fixtureID}, `<html>maintenance</html>`},
 		{"single: empty", []string{fixtureID}, ``},
 		{"single: truncated", []string{fixtureID}, `{"conversationId":"` + fixtureID + `","participants":[`},
-		{"single: no conversationId", []string{fixtureID}, `{"conversationStart":"2026-11-27T10:54:47.667Z"}`},
+		{"single: trailing garbage", []string{fixtureID}, conversationJSON(fixtureID) + `}`},
 		{"single: array", []string{fixtureID}, `[` + conversationJSON(fixtureID) + `]`},
+		{"single: null", []string{fixtureID}, `null`},
+		{"single: string", []string{fixtureID}, `"` + fixtureID + `"`},
 		{"multi: not JSON", []string{fixtureID, otherID}, `<html>maintenance</html>`},
+		{"multi: empty", []string{fixtureID, otherID}, ``},
 		{"multi: null", []string{fixtureID, otherID}, `null`},
 		{"multi: top-level array", []string{fixtureID, otherID}, `[` + conversationJSON(fixtureID) + `]`},
+		{"multi: truncated", []string{fixtureID, otherID}, `{"conversations":[` + conversationJSON(fixtureID) + `,{"conversationId":"`},
+		{"multi: broken element", []string{fixtureID, otherID}, `{"conversations":[` + conversationJSON(fixtureID) + `,{"conversationId":"` + otherID + `",}]}`},
 		{"multi: conversations not an array", []string{fixtureID, otherID}, `{"conversations":{}}`},
-		{"multi: element without conversationId", []string{fixtureID, otherID}, `{"conversations":[{"x":1}]}`},
-		{"multi: null element", []string{fixtureID, otherID}, `{"conversations":[null]}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -325,4 +329,126 @@ func TestFetch_ConcurrentCallersHitting401RenewTokenOnce(t *testing.T) {
 	}
 
 	assert.EqualValues(t, 2, f.tokenRequests.Load())
+}
+
+func TestFetch_MultiGetBadElementDoesNotFailTheOthers(t *testing.T) {
+	const unrequested = "0a1b2c3d-0000-4000-8000-000000000000"
+	tests := []struct {
+		name             string
+		element          string
+		wantInvalid      map[string]string
+		wantUnattributed int
+	}{
+		{"null", `null`, nil, 1},
+		{"number", `42`, nil, 1},
+		{"array", `[` + conversationJSON(otherID) + `]`, nil, 1},
+		{"string naming no requested id", `"` + unrequested + `"`, nil, 1},
+		{"object without conversationId", `{"conversationStart":"2026-11-27T10:54:47.667Z"}`, nil, 1},
+		{"null conversationId", `{"conversationId":null}`, nil, 1},
+		{"empty conversationId", `{"conversationId":""}`, nil, 1},
+		{"numeric conversationId", `{"conversationId":7}`, nil, 1},
+		{"object conversationId", `{"conversationId":{"id":"` + otherID + `"}}`, nil, 1},
+		{"conversation not requested", conversationJSON(unrequested), nil, 1},
+		{"requested id in other case", conversationJSON(strings.ToUpper(otherID)), nil, 1},
+		{"string naming a requested id", `"` + otherID + `"`,
+			map[string]string{otherID: "element is the conversationId as a string, not an object"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := `{"conversations":[` + tc.element + `,` + conversationJSON(fixtureID) + `]}`
+			f := newFake(t, nil, respond(http.StatusOK, body))
+
+			got, err := fetchOne(t, f.client(t), fixtureID, otherID)
+
+			require.NoError(t, err)
+			assert.Equal(t, map[string]json.RawMessage{fixtureID: json.RawMessage(conversationJSON(fixtureID))}, got.Conversations)
+			assert.Equal(t, tc.wantInvalid, got.Invalid)
+			assert.Equal(t, tc.wantUnattributed, got.Unattributed)
+		})
+	}
+}
+
+func TestFetch_MultiGetUsableElementWinsOverInvalidOneForSameID(t *testing.T) {
+	for name, elements := range map[string]string{
+		"invalid first": `"` + otherID + `",` + conversationJSON(otherID),
+		"usable first":  conversationJSON(otherID) + `,"` + otherID + `"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFake(t, nil, respond(http.StatusOK, `{"conversations":[`+elements+`]}`))
+
+			got, err := fetchOne(t, f.client(t), fixtureID, otherID)
+
+			require.NoError(t, err)
+			assert.Contains(t, got.Conversations, otherID)
+			assert.Nil(t, got.Invalid)
+			assert.Zero(t, got.Unattributed)
+		})
+	}
+}
+
+func TestFetch_MultiGetCountsEveryUnattributedElement(t *testing.T) {
+	f := newFake(t, nil, respond(http.StatusOK,
+		`{"conversations":[null,{},{"conversationId":1},`+conversationJSON(fixtureID)+`]}`))
+
+	got, err := fetchOne(t, f.client(t), fixtureID, otherID)
+
+	require.NoError(t, err)
+	assert.Len(t, got.Conversations, 1)
+	assert.Equal(t, 3, got.Unattributed)
+}
+
+func TestFetch_SingleObjectForNoOrAnotherConversationIsInvalid(t *testing.T) {
+	tests := []struct {
+		name, body, wantReason string
+	}{
+		{"no conversationId", `{"conversationStart":"2026-11-27T10:54:47.667Z"}`, "response has no conversationId"},
+		{"empty conversationId", `{"conversationId":""}`, "response has no conversationId"},
+		{"numeric conversationId", `{"conversationId":7}`, "response has a conversationId that is not a string"},
+		{"multi-get shape", `{"conversations":[` + conversationJSON(fixtureID) + `]}`, "response has no conversationId"},
+		{"another conversation", conversationJSON(otherID), `response is for conversation "` + otherID + `"`},
+		{"another conversation with a long id", conversationJSON(strings.Repeat("x", 500)),
+			`response is for conversation "` + strings.Repeat("x", 64) + `"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t, nil, respond(http.StatusOK, tc.body))
+
+			got, err := fetchOne(t, f.client(t))
+
+			require.NoError(t, err)
+			assert.Empty(t, got.Conversations)
+			assert.Equal(t, map[string]string{fixtureID: tc.wantReason}, got.Invalid)
+			assert.Zero(t, got.Unattributed)
+		})
+	}
+}
+
+func TestFetch_UnauthorizedForbiddenAndMultiGetNotFoundAreAPIErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		code   string
+		ids    []string
+	}{
+		{"single 401", http.StatusUnauthorized, "bad.credentials", []string{fixtureID}},
+		{"multi 401", http.StatusUnauthorized, "bad.credentials", []string{fixtureID, otherID}},
+		{"single 403", http.StatusForbidden, "missing.any.permissions", []string{fixtureID}},
+		{"multi 403", http.StatusForbidden, "missing.any.permissions", []string{fixtureID, otherID}},
+		{"multi 404", http.StatusNotFound, "not.found", []string{fixtureID, otherID}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t, nil, respond(tc.status, genesysError(tc.status, tc.code, "nope"), "ININ-Correlation-Id", "corr-x"))
+
+			got, err := fetchOne(t, f.client(t), tc.ids...)
+
+			assert.Nil(t, got)
+			var apiErr *APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, tc.status, apiErr.Status)
+			assert.Equal(t, tc.code, apiErr.Code)
+			assert.Equal(t, "corr-x", apiErr.CorrelationID)
+			assert.NotErrorIs(t, err, ErrMalformedResponse)
+		})
+	}
 }

@@ -20,8 +20,11 @@
 //
 //   - *APIError and *TokenError: Retryable reports whether another attempt
 //     can succeed; a non-zero RetryAfter is the wait Genesys asked for.
-//   - A 2xx body that is not the documented JSON is an *APIError (or
-//     *TokenError) wrapping ErrMalformedResponse; it is retryable.
+//   - A 2xx body that is not the documented JSON object is an *APIError (or
+//     *TokenError) wrapping ErrMalformedResponse; it is retryable. A bad
+//     conversation inside a well-formed response is not an error: it is
+//     reported per id in Fetched.Invalid, or counted in
+//     Fetched.Unattributed when it names no requested id.
 //   - A body larger than the read limit wraps ErrResponseTooLarge; asking for
 //     fewer conversations per call is the fix, not a retry.
 //   - An error wrapping the caller's context.Canceled or
@@ -33,6 +36,9 @@
 // for concurrent use and takes minutes to build.
 //
 // Credentials are typed as Secret so that printing, logging or serialising a
-// Config never reveals them, and error bodies echoed by the server are
-// scrubbed of the client secret and access token before they reach an error.
+// Config never reveals them. Every error the client returns, whether built
+// from a response or from net/http, is scrubbed of the client secret, the
+// id:secret pair and its base64 forms, the current and previous access
+// tokens, and the userinfo of any URL, in case a server, proxy or redirect
+// echoes them.
 package genesys

@@ -14,12 +14,14 @@ import (
 )
 
 // ErrMalformedResponse is wrapped by the *APIError or *TokenError returned
-// for a 2xx response whose body is not the documented JSON. Such bodies come
-// from proxies and partial outages, so the error is retryable.
+// for a 2xx response whose body is not the documented JSON object. Such
+// bodies come from proxies and partial outages, so the error is retryable.
+// A well-formed multi-get with a bad element is not one: see Fetched.
 var ErrMalformedResponse = errors.New("malformed response body")
 
-// ErrResponseTooLarge is wrapped when a body exceeds the client's read limit.
-// Retrying the same request cannot help; fetch fewer conversations per call.
+// ErrResponseTooLarge is wrapped when a body exceeds the client's read limit
+// (Config.MaxResponseBytes). Retrying the same request cannot help; fetch
+// fewer conversations per call.
 var ErrResponseTooLarge = errors.New("response body too large")
 
 const maxMessageLen = 300
@@ -90,9 +92,11 @@ func retryableStatus(status int) bool {
 // seconds", which Genesys sends even when a proxy dropped the header.
 var retryAfterInMessage = regexp.MustCompile(`\[(\d+)\]`)
 
-// newAPIError builds the error from a body that has already been scrubbed
-// of credentials.
-func newAPIError(endpoint string, r *response) *APIError {
+// newAPIError builds the error from r, removing red's credentials from
+// every text taken from the response. That happens after JSON decoding, so
+// that an escaped credential is caught, and before truncating, so that none
+// is left cut in half.
+func newAPIError(endpoint string, r *response, red redactor) *APIError {
 	var body struct {
 		Code      string `json:"code"`
 		Message   string `json:"message"`
@@ -107,28 +111,27 @@ func newAPIError(endpoint string, r *response) *APIError {
 	}
 	return &APIError{
 		Status:        r.status,
-		Code:          body.Code,
-		Message:       truncate(body.Message),
-		ContextID:     body.ContextID,
-		CorrelationID: r.header.Get(correlationHeader),
+		Code:          red.text(body.Code),
+		Message:       truncate(red.text(body.Message)),
+		ContextID:     red.text(body.ContextID),
+		CorrelationID: red.text(r.header.Get(correlationHeader)),
 		RetryAfter:    retryAfter,
 		Endpoint:      endpoint,
 	}
 }
 
-func malformedAPIError(endpoint string, r *response, detail error) *APIError {
+func malformedAPIError(endpoint string, r *response, detail error, red redactor) *APIError {
 	return &APIError{
 		Status:        r.status,
-		Message:       truncate(fmt.Sprintf("%v: %v", ErrMalformedResponse, detail)),
-		CorrelationID: r.header.Get(correlationHeader),
+		Message:       truncate(red.text(fmt.Sprintf("%v: %v", ErrMalformedResponse, detail))),
+		CorrelationID: red.text(r.header.Get(correlationHeader)),
 		Endpoint:      endpoint,
 		cause:         ErrMalformedResponse,
 	}
 }
 
-// newTokenError builds the error from a body that has already been scrubbed
-// of credentials.
-func newTokenError(r *response) *TokenError {
+// newTokenError builds the error from r like newAPIError.
+func newTokenError(r *response, red redactor) *TokenError {
 	var body struct {
 		Error            string `json:"error"`
 		Description      string `json:"description"`
@@ -140,6 +143,7 @@ func newTokenError(r *response) *TokenError {
 	if body.Description == "" {
 		body.Description = body.ErrorDescription
 	}
+	body.Error, body.Description = red.text(body.Error), red.text(body.Description)
 	throttled := r.status == http.StatusTooManyRequests ||
 		(r.status == http.StatusBadRequest && body.Error == "invalid_request" &&
 			strings.Contains(strings.ToLower(body.Description), "rate limit"))
@@ -152,10 +156,10 @@ func newTokenError(r *response) *TokenError {
 	}
 }
 
-func malformedTokenError(r *response, detail error) *TokenError {
+func malformedTokenError(r *response, detail error, red redactor) *TokenError {
 	return &TokenError{
 		Status:      r.status,
-		Description: truncate(fmt.Sprintf("%v: %v", ErrMalformedResponse, detail)),
+		Description: truncate(red.text(fmt.Sprintf("%v: %v", ErrMalformedResponse, detail))),
 		cause:       ErrMalformedResponse,
 	}
 }
@@ -178,17 +182,6 @@ func messageRetryAfter(message string) time.Duration {
 		return 0
 	}
 	return time.Duration(secs) * time.Second
-}
-
-// scrub removes credentials from a server-supplied body before any of it can
-// end up in an error, in case the server echoes what it was sent.
-func scrub(body []byte, secrets ...Secret) []byte {
-	for _, s := range secrets {
-		if s != "" {
-			body = bytes.ReplaceAll(body, []byte(s.Reveal()), []byte(redacted))
-		}
-	}
-	return body
 }
 
 func truncate(s string) string {

@@ -64,7 +64,7 @@ func (c *Client) invalidate(tok Secret) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.token.value == tok {
-		c.token = accessToken{}
+		c.previous, c.token = tok, accessToken{}
 	}
 }
 
@@ -79,6 +79,9 @@ func (c *Client) renewToken(ctx context.Context) (Secret, error) {
 		return "", err
 	}
 	c.mu.Lock()
+	if c.token.value != "" {
+		c.previous = c.token.value
+	}
 	c.token = tok
 	c.mu.Unlock()
 	return tok.value, nil
@@ -99,36 +102,39 @@ func (c *Client) requestToken(ctx context.Context) (accessToken, error) {
 		return accessToken{}, err
 	}
 	if !success(r.status) {
-		r.body = scrub(r.body, c.secret)
-		return accessToken{}, newTokenError(r)
+		return accessToken{}, newTokenError(r, c.redactor())
 	}
-	tok, err := parseToken(r.body, issued)
+	var t tokenResponse
+	err = json.Unmarshal(r.body, &t)
+	if err == nil {
+		err = t.validate()
+	}
 	if err != nil {
-		return accessToken{}, malformedTokenError(r, err)
-	}
-	return tok, nil
-}
-
-func parseToken(body []byte, issued time.Time) (accessToken, error) {
-	var t struct {
-		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
-		ExpiresIn   int64  `json:"expires_in"`
-	}
-	if err := json.Unmarshal(body, &t); err != nil {
-		return accessToken{}, err
-	}
-	switch {
-	case t.AccessToken == "":
-		return accessToken{}, errors.New("no access_token")
-	case t.TokenType != "" && !strings.EqualFold(t.TokenType, "bearer"):
-		return accessToken{}, fmt.Errorf("token_type %q is not bearer", t.TokenType)
-	case t.ExpiresIn <= 0:
-		return accessToken{}, fmt.Errorf("expires_in %d is not positive", t.ExpiresIn)
+		// The body's access_token, if it has one, is a credential too: the
+		// detail could quote it.
+		return accessToken{}, malformedTokenError(r, err, c.redactor(Secret(t.AccessToken)))
 	}
 	lifetime := time.Duration(t.ExpiresIn) * time.Second
 	return accessToken{
 		value:     Secret(t.AccessToken),
 		refreshAt: issued.Add(lifetime - min(maxRefreshMargin, lifetime/10)),
 	}, nil
+}
+
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+func (t tokenResponse) validate() error {
+	switch {
+	case t.AccessToken == "":
+		return errors.New("no access_token")
+	case t.TokenType != "" && !strings.EqualFold(t.TokenType, "bearer"):
+		return fmt.Errorf("token_type %q is not bearer", t.TokenType)
+	case t.ExpiresIn <= 0:
+		return fmt.Errorf("expires_in %d is not positive", t.ExpiresIn)
+	}
+	return nil
 }
