@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -46,25 +47,49 @@ type Fetcher struct {
 // Genesys request and stores every complete one (and, when asked, every
 // incomplete one) right here, so that the large analytics records never pass
 // through workflow history. It returns only counts and the ids that need the
-// workflow's attention. Storing is idempotent, so a retry after a partial
-// failure rewrites nothing that is already stored.
+// workflow's attention.
+//
+// Errors come in two kinds. Systemic ones (Genesys or its token endpoint
+// unavailable or throttling, the client's permission gone, DynamoDB
+// unavailable) are returned for Temporal to retry until the workflow's
+// FETCH_RETRY_HORIZON, and counted in genesys_ingest_blocked. What one
+// conversation can cause is isolated: a refused multi-get returns
+// ErrTypeBadRequest so the scheduler splits the chunk, and a lone refused
+// id, a record that cannot be mapped or one DynamoDB rejects is reported in
+// FetchResult.Failed while every other conversation is stored.
+//
+// A fetched chunk keeps its records while DynamoDB is unavailable and
+// retries the write, heartbeating, so an outage of the table costs no
+// Genesys requests until the attempt's own timeout.
 func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.FetchRequest) (workflows.FetchResult, error) {
+	defer keepHeartbeating(ctx)()
 	ids := make([]string, len(req.Conversations))
 	for i, c := range req.Conversations {
 		ids[i] = c.ID
 	}
+	attempt := int(activity.GetInfo(ctx).Attempt)
 	// Every attempt makes one request; counting attempts counts the ones that
 	// failed before this one too.
-	result := workflows.FetchResult{Requests: int(activity.GetInfo(ctx).Attempt)}
+	result := workflows.FetchResult{Requests: attempt}
 
 	fetched, err := f.Genesys.FetchConversations(ctx, ids)
 	if err != nil {
-		return result, classify(err)
+		if reason, ok := perConversation(err); ok && len(ids) == 1 {
+			result.Failed = append(result.Failed, workflows.Failure{ConversationID: ids[0], Reason: reason, Attempts: attempt})
+			recordMetrics(ctx, result)
+			return result, nil
+		}
+		return result, f.blocked(ctx, classify(err))
 	}
 	fetchedAt := f.now()
 
 	var toStore []store.Record
 	for _, ref := range req.Conversations {
+		if reason, bad := fetched.Invalid[ref.ID]; bad {
+			result.Failed = append(result.Failed, workflows.Failure{ConversationID: ref.ID, Attempts: attempt,
+				Reason: fmt.Sprintf("%s: Genesys returned an unusable record: %s", workflows.ErrTypeInvalidRecord, reason)})
+			continue
+		}
 		raw, ok := fetched.Conversations[ref.ID]
 		if !ok {
 			result.NotReady = append(result.NotReady, ref.ID)
@@ -72,10 +97,8 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 		}
 		rec, err := store.NewRecord(raw, cmp.Or(ref.OrgID, req.OrgID), fetchedAt)
 		if err != nil {
-			result.Failed = append(result.Failed, workflows.Failure{
-				ConversationID: ref.ID,
-				Reason:         fmt.Sprintf("%s: %v", workflows.ErrTypeInvalidRecord, err),
-			})
+			result.Failed = append(result.Failed, workflows.Failure{ConversationID: ref.ID, Attempts: attempt,
+				Reason: fmt.Sprintf("%s: %v", workflows.ErrTypeInvalidRecord, err)})
 			continue
 		}
 		if !rec.Complete() && !req.StoreIncomplete {
@@ -84,14 +107,18 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 		}
 		toStore = append(toStore, rec)
 	}
-	outcomes, err := f.Store.UpsertAll(ctx, toStore)
-	if err != nil {
-		// Retryable: the next attempt fetches again and the conditional
-		// writes skip whatever this attempt already stored.
-		return result, fmt.Errorf("store conversations: %w", err)
+	outcomes, err := f.upsertUntilStored(ctx, toStore, func(err error) {
+		_ = f.blocked(ctx, temporal.NewApplicationError(err.Error(), workflows.ErrTypeStoreUnavailable))
+	})
+	var rejected *store.RejectedError
+	if err != nil && !errors.As(err, &rejected) {
+		return result, err
 	}
 	for i, rec := range toStore {
 		switch {
+		case outcomes[i] == store.Rejected:
+			result.Failed = append(result.Failed, workflows.Failure{ConversationID: rec.ConversationID, Attempts: attempt,
+				Reason: "DynamoDB rejected the item: " + rejected.Reasons[rec.ConversationID]})
 		case outcomes[i] == store.Unchanged:
 			result.Unchanged++
 			result.UnchangedIDs = append(result.UnchangedIDs, rec.ConversationID)
@@ -104,6 +131,79 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 	}
 	recordMetrics(ctx, result)
 	return result, nil
+}
+
+// Backoff of the writes of a chunk while DynamoDB is unavailable.
+const (
+	storeRetryInitial = time.Second
+	storeRetryMax     = 30 * time.Second
+)
+
+// upsertUntilStored upserts recs, retrying while DynamoDB fails, until the
+// attempt has too little time left for another try; then it returns a
+// retryable ErrTypeStoreUnavailable and the next attempt fetches again.
+// onBlocked hears of each failed try.
+func (f *Fetcher) upsertUntilStored(ctx context.Context, recs []store.Record, onBlocked func(error)) ([]store.Outcome, error) {
+	delay := storeRetryInitial
+	for {
+		outcomes, err := f.Store.UpsertAll(ctx, recs)
+		var rejected *store.RejectedError
+		if err == nil || errors.As(err, &rejected) {
+			return outcomes, err
+		}
+		if deadline, ok := ctx.Deadline(); ctx.Err() != nil || ok && time.Until(deadline) < delay+storeRetryMax {
+			return nil, temporal.NewApplicationErrorWithOptions("store conversations: "+err.Error(),
+				workflows.ErrTypeStoreUnavailable, temporal.ApplicationErrorOptions{})
+		}
+		onBlocked(err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, storeRetryMax)
+	}
+}
+
+// heartbeatEvery is well inside the workflow's fetch heartbeat timeout, so a
+// lost worker's chunk is retried within seconds while a slow Genesys
+// response or a DynamoDB outage keeps its attempt alive.
+const heartbeatEvery = 5 * time.Second
+
+// keepHeartbeating heartbeats until the returned stop is called.
+func keepHeartbeating(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// blocked logs and counts a systemic error: ingestion waits for the cause
+// to go away, and the deployment's ingestion-blocked alarm watches this log
+// line. It returns err.
+func (f *Fetcher) blocked(ctx context.Context, err error) error {
+	reason := "network"
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		if appErr.NonRetryable() {
+			return err // per conversation: the workflow isolates it
+		}
+		reason = appErr.Type()
+	}
+	activity.GetMetricsHandler(ctx).WithTags(map[string]string{"reason": reason}).Counter("genesys_ingest_blocked").Inc(1)
+	activity.GetLogger(ctx).Warn("ingestion blocked", "reason", reason, "error", err.Error())
+	return err
 }
 
 // FindStoredConversations names the conversations already stored complete.
@@ -131,46 +231,67 @@ func (f *Fetcher) now() time.Time {
 	return time.Now()
 }
 
+// perConversation reports whether err is something a single conversation id
+// can cause, with the reason to record when that id is alone: a 400,
+// 404 (only the multi-get answers it; for one id the client reports "not
+// found yet" instead), 422 or another client error that is neither about
+// the client's authority nor throttling, or a response too large to read.
+func perConversation(err error) (string, bool) {
+	if errors.Is(err, genesys.ErrResponseTooLarge) {
+		return "the analytics record is larger than GENESYS_MAX_RESPONSE_BYTES: " + err.Error(), true
+	}
+	var apiErr *genesys.APIError
+	if !errors.As(err, &apiErr) || errors.Is(err, genesys.ErrMalformedResponse) {
+		return "", false
+	}
+	switch s := apiErr.Status; {
+	case s == http.StatusUnauthorized, s == http.StatusForbidden, s == http.StatusRequestTimeout, s == http.StatusTooManyRequests:
+		return "", false
+	case s >= 400 && s < 500:
+		return "Genesys refused the conversation: " + apiErr.Error(), true
+	}
+	return "", false
+}
+
 // classify turns a Genesys error into the Temporal error that makes the
-// activity retry the right way: after Retry-After for a 429, with backoff for
-// anything transient, and never for a permanent refusal.
+// activity retry the right way: after Retry-After for a 429, with capped
+// backoff for anything systemic, and never for what one id causes (the
+// workflow splits the chunk).
 func classify(err error) error {
+	if _, ok := perConversation(err); ok {
+		return temporal.NewApplicationErrorWithOptions(err.Error(), workflows.ErrTypeBadRequest,
+			temporal.ApplicationErrorOptions{NonRetryable: true})
+	}
 	var apiErr *genesys.APIError
 	var tokenErr *genesys.TokenError
 	switch {
-	case errors.Is(err, genesys.ErrResponseTooLarge):
-		// Only fewer ids per request can help: the workflow splits the chunk.
-		return temporal.NewApplicationErrorWithOptions(err.Error(), workflows.ErrTypeBadRequest,
-			temporal.ApplicationErrorOptions{NonRetryable: true})
 	case errors.Is(err, genesys.ErrMalformedResponse):
-		return temporal.NewApplicationErrorWithOptions(err.Error(), workflows.ErrTypeMalformed,
-			temporal.ApplicationErrorOptions{})
+		return temporal.NewApplicationError(err.Error(), workflows.ErrTypeMalformed)
 	case errors.As(err, &apiErr):
 		switch {
-		case apiErr.Status == 429:
+		case apiErr.Status == http.StatusTooManyRequests:
 			return temporal.NewApplicationErrorWithOptions(apiErr.Error(), workflows.ErrTypeRateLimited,
 				temporal.ApplicationErrorOptions{NextRetryDelay: apiErr.RetryAfter})
-		case apiErr.Retryable():
+		case apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden:
+			// 401 after a fresh token, or 403: the client's credentials or
+			// role changed, for every conversation alike.
+			return temporal.NewApplicationError(apiErr.Error(), workflows.ErrTypeUnauthorized)
+		default:
 			delay := apiErr.RetryAfter
 			if apiErr.Code == "request.timeout" && delay == 0 {
 				delay = requestTimeoutRetryDelay
 			}
 			return temporal.NewApplicationErrorWithOptions(apiErr.Error(), workflows.ErrTypeUnavailable,
 				temporal.ApplicationErrorOptions{NextRetryDelay: delay})
-		case apiErr.Status == 400:
-			return temporal.NewApplicationErrorWithOptions(apiErr.Error(), workflows.ErrTypeBadRequest,
-				temporal.ApplicationErrorOptions{NonRetryable: true})
-		default:
-			return temporal.NewApplicationErrorWithOptions(apiErr.Error(), workflows.ErrTypeRejected,
-				temporal.ApplicationErrorOptions{NonRetryable: true})
 		}
 	case errors.As(err, &tokenErr):
 		if tokenErr.Retryable() {
 			return temporal.NewApplicationErrorWithOptions(tokenErr.Error(), workflows.ErrTypeUnavailable,
 				temporal.ApplicationErrorOptions{NextRetryDelay: tokenErr.RetryAfter})
 		}
-		return temporal.NewApplicationErrorWithOptions(tokenErr.Error(), workflows.ErrTypeRejected,
-			temporal.ApplicationErrorOptions{NonRetryable: true})
+		// Rejected client credentials: an operator fixes the secret and
+		// ingestion resumes.
+		return temporal.NewApplicationError(tokenErr.Error(), workflows.ErrTypeUnauthorized)
 	}
 	// Connection errors and timeouts: retry with the policy's backoff.
 	return err

@@ -1,6 +1,8 @@
 package activities
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,20 +53,34 @@ type fakeStore struct {
 	written  []store.Record
 	existing map[string]bool
 	err      error
+	// failUpserts: the first n UpsertAll calls fail as an unavailable table.
+	failUpserts, upserts int
+	// reject ids as DynamoDB rejects an item over 400 KB.
+	reject map[string]bool
 }
 
 func (f *fakeStore) UpsertAll(_ context.Context, recs []store.Record) ([]store.Outcome, error) {
-	if f.err != nil {
-		return nil, f.err
+	f.upserts++
+	if f.err != nil || f.upserts <= f.failUpserts {
+		return nil, cmp.Or(f.err, errors.New("RequestError: send request failed: connection refused"))
 	}
+	rejected := &store.RejectedError{Reasons: map[string]string{}}
 	outcomes := make([]store.Outcome, len(recs))
 	for i, r := range recs {
+		if f.reject[r.ConversationID] {
+			outcomes[i] = store.Rejected
+			rejected.Reasons[r.ConversationID] = "ValidationException: Item size has exceeded the maximum allowed size"
+			continue
+		}
 		if f.existing[r.ConversationID] {
 			outcomes[i] = store.Unchanged
 			continue
 		}
 		f.written = append(f.written, r)
 		outcomes[i] = store.Written
+	}
+	if len(rejected.Reasons) > 0 {
+		return outcomes, rejected
 	}
 	return outcomes, nil
 }
@@ -170,12 +186,77 @@ func TestUnmappableRecordFailsOnlyThatConversation(t *testing.T) {
 	assert.Contains(t, res.Failed[0].Reason, workflows.ErrTypeInvalidRecord)
 }
 
-func TestStoreFailureFailsTheAttemptSoItIsRetried(t *testing.T) {
+func TestAnUnavailableTableIsWaitedOutWithoutFetchingAgain(t *testing.T) {
 	gc := &fakeGenesys{conversations: map[string][]byte{completeID: fixtures.Read(t, "analytics/conversation-complete.json")}}
-	_, err := execute(t, &Fetcher{Genesys: gc, Store: &fakeStore{err: errors.New("ProvisionedThroughputExceeded")}},
-		workflows.FetchRequest{Conversations: refs(completeID)})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "store conversations")
+	st := &fakeStore{failUpserts: 2}
+	res, err := execute(t, &Fetcher{Genesys: gc, Store: st}, workflows.FetchRequest{Conversations: refs(completeID)})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.StoredComplete)
+	assert.Len(t, gc.asked, 1, "the fetched records are kept while the table is down")
+	assert.Equal(t, 3, st.upserts)
+}
+
+func TestATableDownForTheWholeAttemptFailsItRetryably(t *testing.T) {
+	f := &Fetcher{Store: &fakeStore{err: errors.New("ProvisionedThroughputExceededException")}}
+	ctx, cancel := context.WithTimeout(context.Background(), 32*time.Second)
+	defer cancel()
+	var blocked []error
+	_, err := f.upsertUntilStored(ctx, []store.Record{{ConversationID: completeID}}, func(err error) { blocked = append(blocked, err) })
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	assert.Equal(t, workflows.ErrTypeStoreUnavailable, appErr.Type())
+	assert.False(t, appErr.NonRetryable())
+	assert.Contains(t, err.Error(), "ProvisionedThroughputExceededException")
+	assert.NotEmpty(t, blocked, "each failed write is reported as ingestion blocked")
+}
+
+func TestAnItemDynamoDBRejectsFailsOnlyThatConversation(t *testing.T) {
+	other := "0b7e6a52-3c1d-4f2e-9a8b-7c6d5e4f3a21"
+	complete := fixtures.Read(t, "analytics/conversation-complete.json")
+	gc := &fakeGenesys{conversations: map[string][]byte{
+		completeID: complete,
+		other:      bytes.ReplaceAll(complete, []byte(completeID), []byte(other)),
+	}}
+	st := &fakeStore{reject: map[string]bool{other: true}}
+	res, err := execute(t, &Fetcher{Genesys: gc, Store: st}, workflows.FetchRequest{Conversations: refs(completeID, other)})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.StoredComplete)
+	require.Len(t, res.Failed, 1)
+	assert.Equal(t, other, res.Failed[0].ConversationID)
+	assert.Contains(t, res.Failed[0].Reason, "DynamoDB rejected the item")
+}
+
+func TestAnUnusableRecordInTheResponseFailsOnlyThatConversation(t *testing.T) {
+	gc := &invalidGenesys{fakeGenesys{conversations: map[string][]byte{completeID: fixtures.Read(t, "analytics/conversation-complete.json")}}}
+	res, err := execute(t, &Fetcher{Genesys: gc, Store: &fakeStore{}}, workflows.FetchRequest{Conversations: refs(completeID, absentID)})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.StoredComplete)
+	require.Len(t, res.Failed, 1)
+	assert.Equal(t, absentID, res.Failed[0].ConversationID)
+	assert.Contains(t, res.Failed[0].Reason, "unusable record")
+}
+
+// invalidGenesys answers absentID with an element Genesys's client could
+// not use.
+type invalidGenesys struct{ fakeGenesys }
+
+func (f *invalidGenesys) FetchConversations(ctx context.Context, ids []string) (*genesys.Fetched, error) {
+	out, err := f.fakeGenesys.FetchConversations(ctx, ids)
+	if err == nil {
+		out.Invalid = map[string]string{absentID: "not a JSON object"}
+	}
+	return out, err
+}
+
+func TestALoneRefusedConversationIsReportedFailedNotRetried(t *testing.T) {
+	for _, status := range []int{400, 404, 422} {
+		gc := &fakeGenesys{err: &genesys.APIError{Status: status, Code: "bad.request", Endpoint: "GET /api/v2/analytics/conversations/details"}}
+		res, err := execute(t, &Fetcher{Genesys: gc, Store: &fakeStore{}}, workflows.FetchRequest{Conversations: refs(completeID)})
+		require.NoError(t, err, "status %d", status)
+		require.Len(t, res.Failed, 1)
+		assert.Equal(t, completeID, res.Failed[0].ConversationID)
+		assert.Contains(t, res.Failed[0].Reason, "Genesys refused the conversation")
+	}
 }
 
 func TestClassify(t *testing.T) {
@@ -191,9 +272,13 @@ func TestClassify(t *testing.T) {
 		{"504 request.timeout waits 10s", &genesys.APIError{Status: 504, Code: "request.timeout"}, workflows.ErrTypeUnavailable, false, 10 * time.Second},
 		{"503 backs off", &genesys.APIError{Status: 503, Code: "service.unavailable"}, workflows.ErrTypeUnavailable, false, 0},
 		{"400 is split by the workflow", &genesys.APIError{Status: 400, Code: "bad.request"}, workflows.ErrTypeBadRequest, true, 0},
-		{"403 is permanent", &genesys.APIError{Status: 403, Code: "missing.permissions"}, workflows.ErrTypeRejected, true, 0},
+		{"404 on a multi-get is split by the workflow", &genesys.APIError{Status: 404, Code: "not.found"}, workflows.ErrTypeBadRequest, true, 0},
+		{"422 is split by the workflow", &genesys.APIError{Status: 422, Code: "invalid.value"}, workflows.ErrTypeBadRequest, true, 0},
+		{"403 waits for the permission to return", &genesys.APIError{Status: 403, Code: "missing.permissions"}, workflows.ErrTypeUnauthorized, false, 0},
+		{"401 after renewal waits for valid credentials", &genesys.APIError{Status: 401, Code: "bad.credentials"}, workflows.ErrTypeUnauthorized, false, 0},
+		{"html error page retries", &genesys.APIError{Status: 502, Message: "<html>Bad Gateway</html>"}, workflows.ErrTypeUnavailable, false, 0},
 		{"token throttling retries", &genesys.TokenError{Status: 400, Code: "invalid_request", Throttled: true, RetryAfter: 5 * time.Second}, workflows.ErrTypeUnavailable, false, 5 * time.Second},
-		{"bad credentials are permanent", &genesys.TokenError{Status: 401, Code: "invalid_client"}, workflows.ErrTypeRejected, true, 0},
+		{"bad credentials wait for an operator", &genesys.TokenError{Status: 401, Code: "invalid_client"}, workflows.ErrTypeUnauthorized, false, 0},
 		{"malformed body retries", fmt.Errorf("decode: %w", genesys.ErrMalformedResponse), workflows.ErrTypeMalformed, false, 0},
 		{"too large splits", fmt.Errorf("read: %w", genesys.ErrResponseTooLarge), workflows.ErrTypeBadRequest, true, 0},
 	} {

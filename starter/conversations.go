@@ -48,6 +48,7 @@ func getConversation(ctx context.Context, args []string, stdout io.Writer) error
 	return printJSON(stdout, item)
 }
 
+// createTable creates the conversations and batches tables.
 func createTable(ctx context.Context, stdout io.Writer) error {
 	table, err := openTable(ctx)
 	if err != nil {
@@ -57,6 +58,11 @@ func createTable(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "table %s is ready\n", table.Name())
+	batches := store.NewBatches(table.API(), config.BatchTable(config.OSLookup))
+	if err := batches.CreateTable(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "table %s is ready\n", batches.Name())
 	return nil
 }
 

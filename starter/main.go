@@ -36,6 +36,11 @@ const usage = `usage:
   starter events extract [FILE|-]          print the valid conversation ids of a delivery
   starter events send [--wait] [FILE|-]    start the ingestion workflow for a delivery
   starter conversations get [--detail] ID  print a stored conversation
+  starter conversations list [--status failed|incomplete] [--since T] [--json]
+                                           list conversations that ended without a complete record
+  starter conversations retry [--status S] [--since T] [ID...]
+                                           ingest them again (the named ids, or those of --status)
+  starter batches list [--since T] [--json] print the batches' audit records
   starter table create                     create the DynamoDB table (local stacks)`
 
 func main() {
@@ -64,6 +69,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return sendEvents(ctx, args[2:], stdin, stdout)
 	case "conversations get":
 		return getConversation(ctx, args[2:], stdout)
+	case "conversations list":
+		return listConversations(ctx, args[2:], stdout)
+	case "conversations retry":
+		return retryConversations(ctx, args[2:], stdout)
+	case "batches list":
+		return listBatches(ctx, args[2:], stdout)
 	case "table create":
 		return createTable(ctx, stdout)
 	}

@@ -74,9 +74,12 @@ type ingestion struct {
 	waiting     []ConversationRef
 	nextPollAt  time.Time
 	seq         int
-	open        map[int]*submitted
-	selector    workflow.Selector
-	checkArmed  bool
+	timeline    Timeline
+	// unrecorded failures have not been written to the table yet.
+	unrecorded []ConversationFailure
+	open       map[int]*submitted
+	selector   workflow.Selector
+	checkArmed bool
 	// err is a failure inside a selector callback, returned by the loop.
 	err error
 }
@@ -102,11 +105,17 @@ func newIngestion(ctx workflow.Context, in IngestInput) (*ingestion, error) {
 
 	if c := in.Carry; c != nil {
 		w.deadline, w.polls, w.summary, w.seq = c.Deadline, c.Polls, c.Summary, c.Seq
-		w.waiting, w.nextPollAt = c.Waiting, c.NextPollAt
+		w.waiting, w.nextPollAt, w.timeline = c.Waiting, c.NextPollAt, c.Timeline
 		w.due = in.Conversations
 	} else {
 		w.deadline = workflow.Now(ctx).Add(w.opts.ReadyTimeout)
 		w.due = w.admit(in.Conversations)
+		w.timeline.StartedAt = workflow.GetInfo(ctx).WorkflowStartTime
+		for _, r := range in.Conversations {
+			if r.EventTime > 0 && (w.timeline.FirstEventAt == 0 || r.EventTime < w.timeline.FirstEventAt) {
+				w.timeline.FirstEventAt = r.EventTime
+			}
+		}
 	}
 	w.summary.Runs++
 
@@ -142,7 +151,7 @@ func (w *ingestion) run(ctx workflow.Context) (Summary, error) {
 	w.selector.AddReceive(workflow.GetSignalChannel(ctx, FetchReportSignal), func(c workflow.ReceiveChannel, _ bool) {
 		var r FetchReport
 		c.Receive(ctx, &r)
-		w.takeReport(r)
+		w.takeReport(r, workflow.Now(ctx))
 	})
 	w.selector.AddReceive(workflow.GetSignalChannel(ctx, ResubmitSignal), func(c workflow.ReceiveChannel, _ bool) {
 		var r ResubmitRequest
@@ -167,6 +176,7 @@ func (w *ingestion) run(ctx workflow.Context) (Summary, error) {
 			if w.err != nil {
 				return Summary{}, w.err
 			}
+			w.recordFailures(ctx)
 			continue
 		}
 		if len(w.due) > 0 { // submitting stopped to keep history small
@@ -183,6 +193,8 @@ func (w *ingestion) run(ctx workflow.Context) (Summary, error) {
 			return Summary{}, err
 		}
 	}
+	w.recordFailures(ctx)
+	w.recordBatch(ctx)
 	w.logger.Info("ingestion finished",
 		"received", w.summary.Received, "storedComplete", w.summary.StoredComplete,
 		"storedIncomplete", w.summary.StoredIncomplete, "unchanged", w.summary.Unchanged,
@@ -267,7 +279,7 @@ func (w *ingestion) armCheck(ctx workflow.Context) {
 }
 
 // takeReport folds a submission's report into the run's state.
-func (w *ingestion) takeReport(r FetchReport) {
+func (w *ingestion) takeReport(r FetchReport, now time.Time) {
 	o := w.open[r.Seq]
 	if o == nil {
 		return // a repeated report
@@ -276,15 +288,20 @@ func (w *ingestion) takeReport(r FetchReport) {
 	w.summary.StoredComplete += r.StoredComplete
 	w.summary.StoredIncomplete += r.StoredIncomplete
 	w.summary.Unchanged += r.Unchanged
-	for _, f := range r.Failed {
-		w.fail(f.ConversationID, f.Reason)
+	if r.StoredComplete+r.StoredIncomplete > 0 {
+		w.timeline.LastStoredAt = now
 	}
-	if len(r.NotReady) == 0 {
+	if len(r.NotReady) == 0 && len(r.Failed) == 0 {
 		return
 	}
 	byID := make(map[string]ConversationRef, len(o.refs))
 	for _, ref := range o.refs {
 		byID[ref.ID] = ref
+	}
+	for _, f := range r.Failed {
+		if ref, ok := byID[f.ConversationID]; ok {
+			w.failConversation(ref, f)
+		}
 	}
 	for _, id := range r.NotReady {
 		ref, ok := byID[id]
@@ -292,10 +309,67 @@ func (w *ingestion) takeReport(r FetchReport) {
 			continue // not ours; never trust blindly
 		}
 		if o.final {
-			w.fail(id, fmt.Sprintf("not found in Genesys analytics within READY_TIMEOUT (%s)", w.opts.ReadyTimeout))
+			w.failConversation(ref, Failure{ConversationID: id,
+				Reason: fmt.Sprintf("not found in Genesys analytics within READY_TIMEOUT (%s)", w.opts.ReadyTimeout)})
 			continue
 		}
 		w.waiting = append(w.waiting, ref)
+	}
+}
+
+// failConversation counts a conversation of this batch as failed and queues
+// the failure for the table.
+func (w *ingestion) failConversation(ref ConversationRef, f Failure) {
+	w.fail(f.ConversationID, f.Reason)
+	w.unrecorded = append(w.unrecorded, ConversationFailure{Failure: f, OrgID: ref.OrgID,
+		FirstEventAt: ref.EventTime, LastEventAt: ref.EventTime})
+}
+
+// Durable outcomes: failed conversations and the batch's audit record are
+// written to DynamoDB, so that nothing important lives only in workflow
+// history. Runs recorded before this change wrote neither.
+const (
+	durableOutcomesChange  = "durable-outcomes"
+	durableOutcomesVersion = 1
+)
+
+// recordActivityOptions: DynamoDB writes on the workflow's own task queue,
+// retried as long as a blocked fetch would be.
+func (w *ingestion) recordActivityOptions(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: w.opts.FetchRetryHorizon,
+		RetryPolicy:            &temporal.RetryPolicy{MaximumInterval: w.opts.FetchRetryMaxInterval},
+		Summary:                summary,
+	})
+}
+
+// recordFailures writes the failures not written yet to the table, where
+// `starter conversations retry` finds them.
+func (w *ingestion) recordFailures(ctx workflow.Context) {
+	if len(w.unrecorded) == 0 || workflow.GetVersion(ctx, durableOutcomesChange, workflow.DefaultVersion, durableOutcomesVersion) == workflow.DefaultVersion {
+		w.unrecorded = nil
+		return
+	}
+	failures := w.unrecorded
+	w.unrecorded = nil
+	actx := w.recordActivityOptions(ctx, fmt.Sprintf("record %d failed conversations", len(failures)))
+	if err := workflow.ExecuteActivity(actx, RecordFailuresActivityName, RecordFailuresRequest{Failures: failures}).Get(ctx, nil); err != nil {
+		// Only after FETCH_RETRY_HORIZON of DynamoDB failing; the summary
+		// and this log line still name them.
+		w.logger.Error("could not record failed conversations", "conversations", len(failures), "error", err)
+	}
+}
+
+// recordBatch writes the finished batch's audit record.
+func (w *ingestion) recordBatch(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, durableOutcomesChange, workflow.DefaultVersion, durableOutcomesVersion) == workflow.DefaultVersion {
+		return
+	}
+	req := BatchRecordRequest{BatchID: w.workflowID, Delivery: w.batchID, Timeline: w.timeline,
+		FinishedAt: workflow.Now(ctx), Summary: w.summary}
+	if err := workflow.ExecuteActivity(w.recordActivityOptions(ctx, "record the batch"), RecordBatchActivityName, req).Get(ctx, nil); err != nil {
+		w.logger.Error("could not record the batch", "error", err)
 	}
 }
 
@@ -385,6 +459,7 @@ func (w *ingestion) continueAsNew(ctx workflow.Context) error {
 			NextPollAt: w.nextPollAt,
 			Summary:    w.summary,
 			Seq:        w.seq,
+			Timeline:   w.timeline,
 		},
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
+	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -49,7 +50,38 @@ func newEnv(s *testsuite.WorkflowTestSuite, scheduler ...func(workflow.Context, 
 	env.OnSignalExternalWorkflow(mock.Anything, FetchSchedulerID(DefaultGenesysTaskQueue), "", SubmitFetchesSignal, mock.Anything).
 		Return(errors.New("unknown external workflow execution")).Maybe()
 	registerTableCheck(env, nothingStored)
+	env.RegisterActivityWithOptions(func(context.Context, RecordFailuresRequest) error { return nil },
+		activity.RegisterOptions{Name: RecordFailuresActivityName})
+	env.RegisterActivityWithOptions(func(context.Context, BatchRecordRequest) error { return nil },
+		activity.RegisterOptions{Name: RecordBatchActivityName})
 	return env
+}
+
+// recorded collects what a batch wrote to the table through the record
+// activities.
+type recorded struct {
+	mu       sync.Mutex
+	failures []ConversationFailure
+	batches  []BatchRecordRequest
+}
+
+func recordInto(env *testsuite.TestWorkflowEnvironment) *recorded {
+	r := &recorded{}
+	env.OnActivity(RecordFailuresActivityName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req RecordFailuresRequest) error {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.failures = append(r.failures, req.Failures...)
+			return nil
+		})
+	env.OnActivity(RecordBatchActivityName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req BatchRecordRequest) error {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.batches = append(r.batches, req)
+			return nil
+		})
+	return r
 }
 
 func (s *ingestSuite) SetupTest() {
@@ -72,8 +104,9 @@ type genesysFake struct {
 	endedAt map[string]time.Time
 	// badRequest ids make any request that contains them fail with a 400.
 	badRequest map[string]bool
-	// forbidden ids make any request that contains them fail with a 403.
-	forbidden map[string]bool
+	// forbiddenUntil: until then, every request fails as a client that lost
+	// its permission does (403, systemic).
+	forbiddenUntil time.Time
 	// rateLimitFirst answers the first n calls with a 429 and Retry-After.
 	rateLimitFirst int
 	retryAfter     time.Duration
@@ -99,10 +132,10 @@ func (f *genesysFake) fetch(_ context.Context, req FetchRequest) (FetchResult, e
 		case f.badRequest[c.ID]:
 			return FetchResult{}, temporal.NewApplicationErrorWithOptions("400 bad.request", ErrTypeBadRequest,
 				temporal.ApplicationErrorOptions{NonRetryable: true})
-		case f.forbidden[c.ID]:
-			return FetchResult{}, temporal.NewApplicationErrorWithOptions("403 missing.permissions", ErrTypeRejected,
-				temporal.ApplicationErrorOptions{NonRetryable: true})
 		}
+	}
+	if now.Before(f.forbiddenUntil) {
+		return FetchResult{}, temporal.NewApplicationError("403 missing.permissions", ErrTypeUnauthorized)
 	}
 	for _, c := range req.Conversations {
 		switch {
@@ -122,7 +155,7 @@ func (f *genesysFake) fetch(_ context.Context, req FetchRequest) (FetchResult, e
 
 func (s *ingestSuite) fake() *genesysFake {
 	f := &genesysFake{env: s.env, readyAt: map[string]time.Time{}, endedAt: map[string]time.Time{},
-		badRequest: map[string]bool{}, forbidden: map[string]bool{}}
+		badRequest: map[string]bool{}}
 	s.env.OnActivity(FetchActivityName, mock.Anything, mock.Anything).Return(f.fetch)
 	return f
 }
@@ -236,27 +269,75 @@ func (s *ingestSuite) TestBadRequestIsIsolatedToTheConversationThatCausedIt() {
 	s.Contains(summary.Failures[0].Reason, "400")
 }
 
-func (s *ingestSuite) TestPermanentRefusalFailsOnlyItsChunk() {
+func (s *ingestSuite) TestLostPermissionWaitsUntilRestoredAndLosesNothing() {
 	f := s.fake()
-	all := refs(4)
-	f.forbidden[all[0].ID] = true
-	summary := s.run(IngestInput{Conversations: all, Options: Options{FetchBatchSize: 2}})
-	s.Equal(2, summary.StoredComplete)
-	s.Equal(2, summary.Failed)
-	s.Equal([]string{all[0].ID, all[1].ID}, []string{summary.Failures[0].ConversationID, summary.Failures[1].ConversationID})
+	rec := recordInto(s.env)
+	start := s.env.Now()
+	// The test environment stops unlimited retries at its own cap of 10
+	// attempts; the server retries until FetchRetryHorizon.
+	f.forbiddenUntil = start.Add(7 * time.Minute)
+	summary := s.run(IngestInput{Conversations: refs(4), Options: Options{FetchBatchSize: 2}})
+	s.Equal(Summary{Received: 4, StoredComplete: 4, Submissions: 1, Runs: 1}, summary)
+	last := f.calls[len(f.calls)-1].at
+	s.False(last.Before(f.forbiddenUntil))
+	s.LessOrEqual(last.Sub(f.forbiddenUntil), DefaultFetchRetryMaxInterval, "ingestion resumes within one capped backoff")
+	s.Empty(rec.failures)
+	s.Require().Len(rec.batches, 1)
+	s.Equal(4, rec.batches[0].Summary.StoredComplete)
+	s.True(start.Equal(rec.batches[0].Timeline.StartedAt))
+	s.False(rec.batches[0].Timeline.LastStoredAt.Before(f.forbiddenUntil))
 }
 
-func (s *ingestSuite) TestTransientErrorsAreRetriedThenReportedNotRetriedForever() {
-	calls := 0
+func (s *ingestSuite) TestChunksThatRunOutOfRetriesAreRecordedFailed() {
+	rec := recordInto(s.env)
 	s.env.OnActivity(FetchActivityName, mock.Anything, mock.Anything).Return(
 		func(context.Context, FetchRequest) (FetchResult, error) {
-			calls++
 			return FetchResult{}, temporal.NewApplicationError("503 service.unavailable", ErrTypeUnavailable)
 		})
-	summary := s.run(IngestInput{Conversations: refs(3)})
-	s.Equal(fetchMaxAttempts, calls)
+	start := s.env.Now()
+	in := refs(3)
+	for i := range in {
+		in[i].EventTime = start.Add(-time.Duration(i) * time.Minute).UnixMilli()
+		in[i].OrgID = "org-1"
+	}
+	summary := s.run(IngestInput{Conversations: in})
 	s.Equal(3, summary.Failed)
 	s.Contains(summary.Failures[0].Reason, "service.unavailable")
+	s.Require().Len(rec.failures, 3, "every failure is written to the table")
+	for i, f := range rec.failures {
+		s.Equal(in[i].ID, f.ConversationID)
+		s.Equal("org-1", f.OrgID)
+		s.Equal(in[i].EventTime, f.FirstEventAt)
+		s.Contains(f.Reason, "service.unavailable")
+	}
+	s.Require().Len(rec.batches, 1)
+	s.Equal(3, rec.batches[0].Summary.Failed)
+	s.Equal(in[2].EventTime, rec.batches[0].Timeline.FirstEventAt)
+}
+
+func TestFetchRetriesLastUntilTheHorizon(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var got workflow.ActivityOptions
+	env.ExecuteWorkflow(func(ctx workflow.Context) error {
+		sch := &scheduler{opts: Options{FetchRetryHorizon: 5 * time.Hour, FetchRetryMaxInterval: 30 * time.Second}.withDefaults()}
+		got = sch.fetchActivityOptions(ctx, 100)
+		return nil
+	})
+	require.NoError(t, env.GetWorkflowError())
+	assert.Equal(t, 5*time.Hour, got.ScheduleToCloseTimeout)
+	assert.Zero(t, got.RetryPolicy.MaximumAttempts, "no attempt limit: the horizon bounds the retries")
+	assert.Equal(t, 30*time.Second, got.RetryPolicy.MaximumInterval)
+	assert.Equal(t, fetchHeartbeatTimeout, got.HeartbeatTimeout)
+	assert.Equal(t, fetchAttemptTimeout, got.StartToCloseTimeout)
+}
+
+func TestFailureReasonNamesTheHorizonAndTheLastError(t *testing.T) {
+	last := temporal.NewApplicationError("429 too.many.requests", ErrTypeRateLimited)
+	err := temporal.NewTimeoutError(enums.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, last)
+	reason := failureReason(err, 72*time.Hour)
+	assert.Contains(t, reason, "FETCH_RETRY_HORIZON (72h0m0s)")
+	assert.Contains(t, reason, "429 too.many.requests")
 }
 
 func (s *ingestSuite) TestInvalidAndRepeatedIDsNeverReachGenesys() {

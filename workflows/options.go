@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 func (o Options) withDefaults() Options {
@@ -20,6 +21,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.GenesysTaskQueue == "" {
 		o.GenesysTaskQueue = DefaultGenesysTaskQueue
+	}
+	if o.FetchRetryHorizon == 0 {
+		o.FetchRetryHorizon = DefaultFetchRetryHorizon
+	}
+	if o.FetchRetryMaxInterval == 0 {
+		o.FetchRetryMaxInterval = DefaultFetchRetryMaxInterval
 	}
 	return o
 }
@@ -41,6 +48,12 @@ func (o Options) validate() error {
 	}
 	if o.ReadyTimeout < 0 {
 		errs = append(errs, fmt.Errorf("ready timeout %s: must be positive", o.ReadyTimeout))
+	}
+	if o.FetchRetryHorizon < time.Minute {
+		errs = append(errs, fmt.Errorf("fetch retry horizon %s: must be at least 1m", o.FetchRetryHorizon))
+	}
+	if o.FetchRetryMaxInterval < time.Second || o.FetchRetryMaxInterval > o.FetchRetryHorizon {
+		errs = append(errs, fmt.Errorf("fetch retry max interval %s: must be at least 1s and at most the fetch retry horizon", o.FetchRetryMaxInterval))
 	}
 	return errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -29,13 +30,12 @@ const (
 	partialChunkInFlight = 1
 )
 
-// fetchRetry bounds every Genesys fetch: a 429 waits for its Retry-After
-// (NextRetryDelay overrides the backoff), anything transient backs off, and
-// after fetchMaxAttempts the chunk's conversations are reported as failed
-// instead of being retried forever.
+// legacyFetchRetry is the retry policy of runs recorded before
+// fetchRetryHorizonVersion: 12 attempts, after which a chunk blocked by an
+// outage was reported failed.
 const fetchMaxAttempts = 12
 
-var fetchRetry = &temporal.RetryPolicy{
+var legacyFetchRetry = &temporal.RetryPolicy{
 	InitialInterval:    2 * time.Second,
 	BackoffCoefficient: 2,
 	MaximumInterval:    2 * time.Minute,
@@ -43,6 +43,50 @@ var fetchRetry = &temporal.RetryPolicy{
 	NonRetryableErrorTypes: []string{
 		ErrTypeBadRequest, ErrTypeRejected, ErrTypeInvalidRecord,
 	},
+}
+
+// fetchRetryHorizonVersion is the GetVersion change that made systemic
+// errors wait out the outage (FetchRetryHorizon) and the fetch activity
+// heartbeat, instead of failing a chunk after 12 attempts.
+const (
+	fetchRetryHorizonChange  = "fetch-retry-horizon"
+	fetchRetryHorizonVersion = 1
+)
+
+const (
+	// fetchAttemptTimeout bounds one attempt. It is long because an attempt
+	// keeps its fetched records while DynamoDB is unavailable, retrying the
+	// write rather than spending the Genesys budget on a new fetch; the
+	// heartbeat, not this, detects a lost worker.
+	fetchAttemptTimeout = 30 * time.Minute
+	// fetchHeartbeatTimeout: a killed worker's chunk is retried this long
+	// after its last heartbeat (the activity heartbeats every few seconds).
+	fetchHeartbeatTimeout = 20 * time.Second
+)
+
+// fetchActivityOptions are the fetch activity's options for this run.
+func (s *scheduler) fetchActivityOptions(ctx workflow.Context, conversations int) workflow.ActivityOptions {
+	opts := workflow.ActivityOptions{
+		TaskQueue:           s.opts.GenesysTaskQueue,
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         legacyFetchRetry,
+		Summary:             fmt.Sprintf("fetch and store %d conversations", conversations),
+	}
+	if workflow.GetVersion(ctx, fetchRetryHorizonChange, workflow.DefaultVersion, fetchRetryHorizonVersion) == workflow.DefaultVersion {
+		return opts
+	}
+	opts.StartToCloseTimeout = fetchAttemptTimeout
+	opts.HeartbeatTimeout = fetchHeartbeatTimeout
+	// A chunk gives up only when the horizon passes; NextRetryDelay (a
+	// 429's Retry-After) overrides the backoff.
+	opts.ScheduleToCloseTimeout = s.opts.FetchRetryHorizon
+	opts.RetryPolicy = &temporal.RetryPolicy{
+		InitialInterval:        2 * time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        s.opts.FetchRetryMaxInterval,
+		NonRetryableErrorTypes: []string{ErrTypeBadRequest, ErrTypeRejected, ErrTypeInvalidRecord},
+	}
+	return opts
 }
 
 // FetchScheduler owns one OAuth client's Genesys request budget. Every batch
@@ -297,12 +341,7 @@ func (s *scheduler) dispatch(ctx workflow.Context) {
 		org, refs := compactRefs(refs)
 		s.inFlight++
 		s.stats.Chunks++
-		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			TaskQueue:           s.opts.GenesysTaskQueue,
-			StartToCloseTimeout: 2 * time.Minute,
-			RetryPolicy:         fetchRetry,
-			Summary:             fmt.Sprintf("fetch and store %d conversations", len(refs)),
-		})
+		actx := workflow.WithActivityOptions(ctx, s.fetchActivityOptions(ctx, len(refs)))
 		future := workflow.ExecuteActivity(actx, FetchActivityName, FetchRequest{OrgID: org, Conversations: refs, StoreIncomplete: final})
 		s.selector.AddFuture(future, func(f workflow.Future) {
 			s.inFlight--
@@ -351,12 +390,10 @@ func (s *scheduler) complete(ctx workflow.Context, chunk []*fetchEntry, res Fetc
 			s.retries = append(s.retries, chunk[:half:half], chunk[half:])
 			return
 		}
-		if isApp && (appErr.NonRetryable() || slices.Contains(fetchRetry.NonRetryableErrorTypes, appErr.Type())) {
-			s.stats.GenesysRequests++
-		} else {
-			s.stats.GenesysRequests += fetchMaxAttempts
-		}
-		reason := failureReason(err)
+		// How many attempts a chunk that ran out of retries made is not
+		// known here; the simulator and the worker's metrics count them.
+		s.stats.GenesysRequests++
+		reason := failureReason(err, s.opts.FetchRetryHorizon)
 		s.logger.Warn("chunk failed", "conversations", len(chunk), "reason", reason)
 		for _, e := range chunk {
 			s.settle(ctx, e, outcomeFailed, reason)
@@ -534,13 +571,22 @@ func (s *scheduler) publishDetails(ctx workflow.Context) {
 		st.Conversations, st.Coalesced, st.Chunks, st.GenesysRequests, st.Runs))
 }
 
-func failureReason(err error) string {
+// failureReason says why a chunk failed; for one that ran out of its retry
+// horizon, with the last error it saw.
+func failureReason(err error, horizon time.Duration) string {
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) && timeoutErr.TimeoutType() == enums.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE {
+		last := "none recorded"
+		if cause := timeoutErr.Unwrap(); cause != nil {
+			last = cause.Error()
+		}
+		return truncate(fmt.Sprintf("still failing after FETCH_RETRY_HORIZON (%s); last error: %s", horizon, last), 300)
+	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		return truncate(appErr.Error(), 300)
 	}
-	var timeoutErr *temporal.TimeoutError
-	if errors.As(err, &timeoutErr) {
+	if timeoutErr != nil {
 		return truncate("fetch timed out: "+timeoutErr.Error(), 300)
 	}
 	return truncate(err.Error(), 300)

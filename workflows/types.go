@@ -20,6 +20,11 @@ const (
 	// conversations are already stored complete, so that a conversation
 	// whose events arrived in several batches is fetched once.
 	FindStoredActivityName = "FindStoredConversations"
+	// RecordFailuresActivityName writes a failed item for each conversation
+	// a batch gave up on, so the failure outlives workflow history.
+	RecordFailuresActivityName = "RecordFailedConversations"
+	// RecordBatchActivityName writes a finished batch's audit record.
+	RecordBatchActivityName = "RecordBatch"
 	// FetchSchedulerWorkflowName is the registered name of FetchScheduler.
 	FetchSchedulerWorkflowName = "FetchScheduler"
 	// ProgressQuery returns the workflow's Progress (IngestConversations) or
@@ -49,23 +54,37 @@ func FetchSchedulerID(genesysTaskQueue string) string {
 }
 
 // Error types the fetch activity returns as temporal.ApplicationError types.
-// The workflow branches on them; the worker marks the permanent ones
-// non-retryable.
+// Two kinds matter. Systemic errors (Genesys or DynamoDB unavailable,
+// throttling, a client that lost its credentials or permission) say
+// nothing about the conversations: the activity retries them with capped
+// backoff until Options.FetchRetryHorizon. Errors one conversation can cause
+// are isolated: a chunk of several ids is split until the id is alone, and a
+// lone id is reported failed in the FetchResult, not as an error.
 const (
-	// ErrTypeBadRequest: Genesys answered 400 for a request. For a chunk of
-	// several ids the workflow splits it to isolate the id that caused it.
+	// ErrTypeBadRequest: Genesys refused a request for something one of its
+	// ids may cause (400, 404 on a multi-get, 422, a response too large).
+	// Never retried; the scheduler splits the chunk.
 	ErrTypeBadRequest = "GenesysBadRequest"
-	// ErrTypeRejected: any other permanent refusal (401 after a token renewal,
-	// 403, 404 on a multi-get, 422...). Reported for every id of the chunk.
+	// ErrTypeRejected was a permanent refusal reported for every id of the
+	// chunk. No longer returned (those are systemic or per conversation
+	// now); kept so that recorded histories still replay.
 	ErrTypeRejected = "GenesysRejected"
 	// ErrTypeRateLimited: 429; retried after the server's Retry-After.
 	ErrTypeRateLimited = "GenesysRateLimited"
-	// ErrTypeUnavailable: 5xx, 504 request.timeout, token endpoint throttling.
+	// ErrTypeUnavailable: network errors, 5xx, 504 request.timeout, token
+	// endpoint faults and throttling, a response that is not JSON at all.
 	ErrTypeUnavailable = "GenesysUnavailable"
+	// ErrTypeUnauthorized: the OAuth client is refused (401 after a token
+	// renewal, 403, rejected client credentials). Systemic: an operator
+	// restores the permission and ingestion resumes where it was.
+	ErrTypeUnauthorized = "GenesysUnauthorized"
 	// ErrTypeMalformed: a 2xx response that is not the documented JSON.
 	ErrTypeMalformed = "GenesysMalformedResponse"
 	// ErrTypeInvalidRecord: a conversation that cannot be mapped to an item.
 	ErrTypeInvalidRecord = "InvalidConversationRecord"
+	// ErrTypeStoreUnavailable: DynamoDB stayed unavailable or throttled for
+	// the whole attempt; the fetched records were kept until then.
+	ErrTypeStoreUnavailable = "StoreUnavailable"
 )
 
 // Defaults for Options; the config package documents and validates them.
@@ -76,6 +95,14 @@ const (
 	DefaultFetchConcurrency  = 10
 	DefaultReadyPollInterval = time.Minute
 	DefaultReadyTimeout      = 2 * time.Hour
+	// DefaultFetchRetryHorizon is how long a chunk blocked by a systemic
+	// error (an outage, lost permission) is retried before its
+	// conversations are recorded failed: longer than a long weekend, so
+	// that an operator has time to notice the alarm and fix the cause.
+	DefaultFetchRetryHorizon = 72 * time.Hour
+	// DefaultFetchRetryMaxInterval caps the backoff between attempts of a
+	// blocked chunk, so ingestion resumes within minutes of a recovery.
+	DefaultFetchRetryMaxInterval = 2 * time.Minute
 	// MaxFetchBatchSize is the multi-get size Genesys is known to accept.
 	MaxFetchBatchSize = 100
 	// MaxFetchConcurrency stays well below Temporal's 2,000 pending
@@ -105,6 +132,10 @@ type Options struct {
 	ReadyPollInterval time.Duration `json:"readyPollInterval,omitempty"`
 	ReadyTimeout      time.Duration `json:"readyTimeout,omitempty"`
 	GenesysTaskQueue  string        `json:"genesysTaskQueue,omitempty"`
+	// FetchRetryHorizon and FetchRetryMaxInterval bound the retries of a
+	// chunk blocked by a systemic error.
+	FetchRetryHorizon     time.Duration `json:"fetchRetryHorizon,omitempty"`
+	FetchRetryMaxInterval time.Duration `json:"fetchRetryMaxInterval,omitempty"`
 }
 
 // IngestInput starts IngestConversations.
@@ -131,12 +162,16 @@ type Carry struct {
 	Summary    Summary           `json:"summary"`
 	// Seq is the last submission number used.
 	Seq int `json:"seq,omitempty"`
+	// Timeline is zero in runs carried before it existed.
+	Timeline Timeline `json:"timeline,omitzero"`
 }
 
 // Failure explains why one conversation could not be stored.
 type Failure struct {
 	ConversationID string `json:"conversationId"`
 	Reason         string `json:"reason"`
+	// Attempts counts the fetch attempts behind the failure, when known.
+	Attempts int `json:"attempts,omitempty"`
 }
 
 // MaxReportedFailures bounds Summary.Failures so a batch in which everything
@@ -155,6 +190,40 @@ type Summary struct {
 	// readiness polls included.
 	Submissions int `json:"submissions"`
 	Runs        int `json:"runs"`
+}
+
+// Timeline is when a batch started, the earliest event among its
+// conversations, and when it last stored one; its audit record keeps them
+// so that event-to-stored latency can be read after the history is gone.
+type Timeline struct {
+	StartedAt time.Time `json:"startedAt"`
+	// FirstEventAt is the earliest eventTime in epoch ms; 0 when unknown.
+	FirstEventAt int64     `json:"firstEventAt,omitempty"`
+	LastStoredAt time.Time `json:"lastStoredAt,omitzero"`
+}
+
+// ConversationFailure is a failure as RecordFailedConversations writes it:
+// with the org and the times of the events that asked for the conversation.
+type ConversationFailure struct {
+	Failure
+	OrgID string `json:"org,omitempty"`
+	// FirstEventAt and LastEventAt in epoch milliseconds; 0 when unknown.
+	FirstEventAt int64 `json:"firstEventAt,omitempty"`
+	LastEventAt  int64 `json:"lastEventAt,omitempty"`
+}
+
+// RecordFailuresRequest is RecordFailedConversations' input.
+type RecordFailuresRequest struct {
+	Failures []ConversationFailure `json:"failures"`
+}
+
+// BatchRecordRequest is RecordBatch's input: the finished batch's summary.
+type BatchRecordRequest struct {
+	BatchID    string    `json:"batchId"`
+	Delivery   string    `json:"delivery,omitempty"`
+	Timeline   Timeline  `json:"timeline"`
+	FinishedAt time.Time `json:"finishedAt"`
+	Summary    Summary   `json:"summary"`
 }
 
 // Progress is what the progress query returns.

@@ -38,6 +38,92 @@ func TestUpsertAgainstDynalite(t *testing.T) {
 	t.Run("oversize record fits", func(t *testing.T) { testOversizeRecordFits(t, newTable(t)) })
 	t.Run("one call with a conversation twice", func(t *testing.T) { testConversationTwiceInOneCall(t, newTable(t)) })
 	t.Run("concurrent calls race on the same conversations", func(t *testing.T) { testConcurrentUpserts(t, newTable(t)) })
+	t.Run("failures never replace a record and records replace failures", func(t *testing.T) { testFailures(t, newTable(t)) })
+	t.Run("an item DynamoDB rejects fails only itself", func(t *testing.T) { testRejectedItem(t, newTable(t)) })
+	t.Run("batch records", func(t *testing.T) { testBatches(t, api) })
+}
+
+func testFailures(t *testing.T, table *Table) {
+	ctx := context.Background()
+	complete := fixtureRecord(t, completeFixture, fetchedAt)
+	other := "0b7e6a52-3c1d-4f2e-9a8b-7c6d5e4f3a21"
+	first := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	failures := []Failure{
+		{ConversationID: other, OrgID: "org-1", Reason: "not found in Genesys analytics within READY_TIMEOUT (2h0m0s)", Attempts: 2, FirstEventAt: first, LastEventAt: first},
+		{ConversationID: fixtureID, Reason: "GenesysBadRequest: 400"},
+	}
+	upsert(t, table, complete)
+	outcomes, err := table.RecordFailures(ctx, failures)
+	require.NoError(t, err)
+	assert.Equal(t, []FailureOutcome{FailureRecorded, FailureKept}, outcomes)
+	stored, _, err := table.GetRecord(ctx, fixtureID)
+	require.NoError(t, err)
+	assert.True(t, stored.Complete(), "a failure never replaces a stored record")
+
+	// A second failure widens the event times and adds up.
+	later := Failure{ConversationID: other, Reason: "still failing", Attempts: 3, FirstEventAt: first.Add(time.Hour), LastEventAt: first.Add(time.Hour)}
+	_, err = table.RecordFailures(ctx, []Failure{later})
+	require.NoError(t, err)
+	item, found, err := table.Get(ctx, other)
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, StatusFailed, item["status"])
+	assert.Equal(t, "still failing", item["failureReason"])
+	assert.Equal(t, int64(5), item["attempts"])
+	assert.Equal(t, int64(2), item["failures"])
+	assert.Equal(t, "2026-11-30T10:00:00.000Z", item["firstEventAt"])
+	assert.Equal(t, "2026-11-30T11:00:00.000Z", item["lastEventAt"])
+	assert.Equal(t, "org-1", item["orgId"])
+	assert.NotContains(t, item, "detail")
+
+	listed, err := table.ListConversations(ctx, []string{StatusFailed}, time.Time{})
+	require.NoError(t, err)
+	require.Len(t, listed, 1)
+	assert.Equal(t, other, listed[0].ConversationID)
+	listed, err = table.ListConversations(ctx, []string{StatusFailed}, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	assert.Empty(t, listed, "--since after the failure")
+
+	// Any record, even an incomplete one, replaces a failure.
+	r, err := NewRecord(bytes.ReplaceAll(readFixture(t, notReadyFixture), []byte(fixtureID), []byte(other)), "org-1", fetchedAt)
+	require.NoError(t, err)
+	assert.Equal(t, Written, upsert(t, table, r))
+	stored, _, err = table.GetRecord(ctx, other)
+	require.NoError(t, err)
+	assert.Equal(t, StatusIncomplete, stored.Status)
+}
+
+func testRejectedItem(t *testing.T, table *Table) {
+	good := fixtureRecord(t, completeFixture, fetchedAt)
+	huge := good
+	huge.ConversationID = "0b7e6a52-3c1d-4f2e-9a8b-7c6d5e4f3a21"
+	huge.Detail = bytes.Repeat([]byte{1}, 500*1024) // past the 400 KB item limit, as no NewRecord makes
+	outcomes, err := table.UpsertAll(context.Background(), []Record{good, huge})
+	var rejected *RejectedError
+	require.ErrorAs(t, err, &rejected)
+	assert.Equal(t, []Outcome{Written, Rejected}, outcomes)
+	assert.Contains(t, rejected.Reasons[huge.ConversationID], "ValidationException")
+}
+
+func testBatches(t *testing.T, api *dynamodb.Client) {
+	ctx := context.Background()
+	batches := NewBatches(api, "batches-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	require.NoError(t, batches.CreateTable(ctx))
+	rec := BatchRecord{BatchID: "genesys-ingest-abc", Delivery: "sqs:1", StartedAt: "2026-11-30T10:00:00.000Z",
+		FinishedAt: "2026-11-30T10:01:00.000Z", Received: 3, StoredComplete: 2, Failed: 1,
+		Failures: []BatchFailure{{ConversationID: fixtureID, Reason: "400"}}, Submissions: 1, Runs: 1}
+	require.NoError(t, batches.Put(ctx, rec))
+	require.NoError(t, batches.Put(ctx, rec), "writing the same record again is harmless")
+	old := rec
+	old.BatchID, old.FinishedAt = "genesys-ingest-old", "2026-11-29T10:00:00.000Z"
+	require.NoError(t, batches.Put(ctx, old))
+
+	all, err := batches.List(ctx, time.Time{})
+	require.NoError(t, err)
+	assert.Equal(t, []BatchRecord{old, rec}, all)
+	recent, err := batches.List(ctx, time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	assert.Equal(t, []BatchRecord{rec}, recent)
 }
 
 // upsert upserts the single record r.

@@ -96,3 +96,7 @@ func (f *fakeAPI) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput
 	}
 	return out, nil
 }
+
+func (f *fakeAPI) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	return &dynamodb.ScanOutput{}, nil
+}

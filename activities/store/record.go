@@ -20,6 +20,9 @@ import (
 const (
 	StatusComplete   = "complete"
 	StatusIncomplete = "incomplete"
+	// StatusFailed marks a conversation that could not be stored: the item
+	// holds why (RecordFailures), never a detail, and any record replaces it.
+	StatusFailed = "failed"
 )
 
 // TimeFormat is the layout of fetchedAt and updatedAt: UTC with a fixed

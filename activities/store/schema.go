@@ -8,4 +8,10 @@ const (
 	PartitionKey = "conversationId"
 	// DefaultTableName is used when DYNAMODB_TABLE is not set.
 	DefaultTableName = "genesys-conversations"
+
+	// BatchKey is the batches table's only key attribute (type S): the
+	// batch workflow's id.
+	BatchKey = "batchId"
+	// DefaultBatchTableName is used when DYNAMODB_BATCH_TABLE is not set.
+	DefaultBatchTableName = "genesys-ingest-batches"
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,4 +118,30 @@ func stringAttr(item map[string]types.AttributeValue, name string) string {
 		return v.Value
 	}
 	return ""
+}
+
+// intAttr is the value of a whole-number attribute; 0 when item lacks it or
+// it is of another type.
+func intAttr(item map[string]types.AttributeValue, name string) int {
+	if v, ok := item[name].(*types.AttributeValueMemberN); ok {
+		n, _ := strconv.Atoi(v.Value)
+		return n
+	}
+	return 0
+}
+
+// OrgIDs reads the orgId of the stored items among ids, so that a
+// conversation retried by id is stored under the org it had.
+func (t *Table) OrgIDs(ctx context.Context, ids []string) (map[string]string, error) {
+	items, err := t.batchGetItems(ctx, ids, "orgId")
+	if err != nil {
+		return nil, fmt.Errorf("read stored org ids: %w", err)
+	}
+	orgs := make(map[string]string, len(items))
+	for id, item := range items {
+		if org := stringAttr(item, "orgId"); org != "" {
+			orgs[id] = org
+		}
+	}
+	return orgs, nil
 }

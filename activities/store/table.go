@@ -25,6 +25,7 @@ type API interface {
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
 // Config configures a Table.
@@ -58,26 +59,36 @@ func NewTable(api API, cfg Config) *Table {
 // Name is the DynamoDB table name.
 func (t *Table) Name() string { return t.name }
 
+// API is the DynamoDB client the table uses, to open the batches table
+// with the same one.
+func (t *Table) API() API { return t.api }
+
 // CreateTable creates the table if it does not exist and waits until it is
 // ACTIVE. It is for local stacks; in AWS, Terraform owns the table.
 func (t *Table) CreateTable(ctx context.Context) error {
-	_, err := t.api.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(t.name),
+	return createTable(ctx, t.api, t.name, PartitionKey)
+}
+
+// createTable creates an on-demand table keyed by hashKey (type S) unless it
+// exists, and waits until it is ACTIVE.
+func createTable(ctx context.Context, api API, name, hashKey string) error {
+	_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(PartitionKey), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(PartitionKey), KeyType: types.KeyTypeHash}},
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(hashKey), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(hashKey), KeyType: types.KeyTypeHash}},
 	})
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) { // in use: it exists, perhaps still CREATING
-		return fmt.Errorf("create table %s: %w", t.name, err)
+		return fmt.Errorf("create table %s: %w", name, err)
 	}
 	// The SDK's defaults (20 s minimum between polls) suit AWS, not a local
 	// table that is ready within a second.
-	waiter := dynamodb.NewTableExistsWaiter(t.api, func(o *dynamodb.TableExistsWaiterOptions) {
+	waiter := dynamodb.NewTableExistsWaiter(api, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
 	})
-	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.name)}, tableActiveTimeout); err != nil {
-		return fmt.Errorf("wait for table %s to be active: %w", t.name, err)
+	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, tableActiveTimeout); err != nil {
+		return fmt.Errorf("wait for table %s to be active: %w", name, err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -36,6 +37,10 @@ const (
 	// Unchanged: the stored item was kept because it is as complete, as
 	// recent or identical.
 	Unchanged
+	// Rejected: DynamoDB refused this record for what it is (a validation
+	// error); writing it again cannot succeed. UpsertAll's *RejectedError
+	// says why.
+	Rejected
 )
 
 func (o Outcome) String() string {
@@ -44,6 +49,8 @@ func (o Outcome) String() string {
 		return "written"
 	case Unchanged:
 		return "unchanged"
+	case Rejected:
+		return "rejected"
 	default:
 		return fmt.Sprintf("Outcome(%d)", int(o))
 	}
@@ -51,7 +58,7 @@ func (o Outcome) String() string {
 
 // UpsertAll stores each record unless the stored item should win, and
 // returns one Outcome per record (same order). The rules (shouldReplace):
-//   - a conversation without an item is written;
+//   - a conversation without an item, or with a failed one, is written;
 //   - a complete record replaces an incomplete one, whatever their fetch times;
 //   - otherwise r must be fetched later than the stored item, with different
 //     content, and an incomplete r never replaces a complete item.
@@ -74,8 +81,11 @@ func (o Outcome) String() string {
 // call had come just before the write it missed. Records of the same
 // conversation within recs race in the same way.
 //
-// On error the outcomes are nil; some records may have been written, and
-// upserting them again is safe.
+// A record that DynamoDB refuses for what it is (a ValidationException, such
+// as an item over 400 KB) does not stop the others: its outcome is Rejected
+// and UpsertAll returns the outcomes together with a *RejectedError naming
+// it. On any other error the outcomes are nil; some records may have been
+// written, and upserting them again is safe.
 func (t *Table) UpsertAll(ctx context.Context, recs []Record) ([]Outcome, error) {
 	ids := make([]string, len(recs))
 	for i, r := range recs {
@@ -90,6 +100,7 @@ func (t *Table) UpsertAll(ctx context.Context, recs []Record) ([]Outcome, error)
 		return nil, fmt.Errorf("upsert %d conversations: read stored items: %w", len(recs), err)
 	}
 	outcomes := make([]Outcome, len(recs))
+	rejections := make([]error, len(recs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(writeConcurrency)
 	for i, r := range recs {
@@ -100,13 +111,44 @@ func (t *Table) UpsertAll(ctx context.Context, recs []Record) ([]Outcome, error)
 		}
 		g.Go(func() (err error) {
 			outcomes[i], err = t.write(gctx, r, seen)
+			if err != nil && isValidationError(err) {
+				outcomes[i], rejections[i] = Rejected, err
+				return nil
+			}
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	rejected := &RejectedError{Reasons: map[string]string{}}
+	for i, err := range rejections {
+		if err != nil {
+			rejected.Reasons[recs[i].ConversationID] = err.Error()
+		}
+	}
+	if len(rejected.Reasons) > 0 {
+		return outcomes, rejected
+	}
 	return outcomes, nil
+}
+
+// RejectedError names the records of an UpsertAll call that DynamoDB refused
+// for what they are; every other record was upserted.
+type RejectedError struct {
+	// Reasons by conversation id.
+	Reasons map[string]string
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("DynamoDB rejected %d of the records", len(e.Reasons))
+}
+
+// isValidationError tells a request DynamoDB refuses for its content, which
+// no retry can fix, from throttling and outages, which pass.
+func isValidationError(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationException"
 }
 
 // storedVersion is what UpsertAll reads of a stored item: enough to apply
@@ -156,7 +198,7 @@ func versionOf(item map[string]types.AttributeValue) *storedVersion {
 // different.
 func shouldReplace(r Record, stored *storedVersion) bool {
 	switch {
-	case stored == nil:
+	case stored == nil || stored.status == StatusFailed:
 		return true
 	case stored.status == StatusIncomplete && r.Complete():
 		return true
