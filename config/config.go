@@ -36,6 +36,12 @@ const (
 	DefaultBacklogMetricInterval    = time.Minute
 )
 
+// Defaults of the forwarder's and the worker's Temporal health settings.
+const (
+	DefaultForwarderStartTimeout = 10 * time.Second
+	DefaultWorkerUnhealthyAfter  = time.Minute
+)
+
 // Log configures zap.
 type Log struct {
 	// Format is "json" (default, for log pipelines) or "console" (for people).
@@ -53,6 +59,10 @@ type Forwarder struct {
 	// Temporal API key, so the key is never a plain Lambda environment value.
 	TemporalAPIKeySecretARN string
 	Log                     Log
+
+	// StartTimeout caps each workflow start, so an unreachable Temporal
+	// costs a bounded time; the Lambda's own deadline may cut it shorter.
+	StartTimeout time.Duration
 }
 
 // Worker is the worker's configuration.
@@ -67,13 +77,19 @@ type Worker struct {
 	// MaxConcurrentFetches caps fetch activities running in this worker.
 	MaxConcurrentFetches int
 	Store                store.Config
-	StopTimeout          time.Duration
-	MetricsAddress       string
+	// BatchTable holds each batch's audit record.
+	BatchTable     string
+	StopTimeout    time.Duration
+	MetricsAddress string
 	// BacklogMetricNamespace, when set, publishes the task queues' backlog to
 	// CloudWatch under this namespace for ECS autoscaling.
 	BacklogMetricNamespace string
 	BacklogMetricInterval  time.Duration
 	Log                    Log
+
+	// UnhealthyAfter is how long Temporal may go unanswered before /healthz
+	// reports the worker unhealthy (and ECS replaces it).
+	UnhealthyAfter time.Duration
 }
 
 // LoadForwarder reads the forwarder's settings.
@@ -84,6 +100,10 @@ func LoadForwarder(env Lookup) (Forwarder, error) {
 		Workflow:                r.workflowOptions(),
 		TemporalAPIKeySecretARN: r.str("TEMPORAL_API_KEY_SECRET_ARN", ""),
 		Log:                     r.log(),
+		StartTimeout:            r.duration("FORWARDER_START_TIMEOUT", DefaultForwarderStartTimeout),
+	}
+	if c.StartTimeout <= 0 {
+		r.problem("FORWARDER_START_TIMEOUT=%s: must be above 0", c.StartTimeout)
 	}
 	if arn := c.TemporalAPIKeySecretARN; arn != "" && !strings.HasPrefix(arn, "arn:") {
 		r.problem("TEMPORAL_API_KEY_SECRET_ARN=%q: must be a Secrets Manager ARN (arn:aws:secretsmanager:...)", arn)
@@ -101,11 +121,16 @@ func LoadWorker(env Lookup) (Worker, error) {
 		GenesysRequestsPerSecond: r.float("GENESYS_REQUESTS_PER_SECOND", DefaultGenesysRequestsPerSecond),
 		MaxConcurrentFetches:     r.int("FETCH_MAX_CONCURRENT_ACTIVITIES", DefaultMaxConcurrentFetches),
 		Store:                    store.Config{TableName: r.str("DYNAMODB_TABLE", store.DefaultTableName)},
+		BatchTable:               r.str("DYNAMODB_BATCH_TABLE", store.DefaultBatchTableName),
 		StopTimeout:              r.duration("WORKER_STOP_TIMEOUT", DefaultWorkerStopTimeout),
 		MetricsAddress:           r.str("METRICS_ADDRESS", DefaultMetricsAddress),
 		BacklogMetricNamespace:   r.str("BACKLOG_METRIC_NAMESPACE", ""),
 		BacklogMetricInterval:    r.duration("BACKLOG_METRIC_INTERVAL", DefaultBacklogMetricInterval),
 		Log:                      r.log(),
+		UnhealthyAfter:           r.duration("WORKER_UNHEALTHY_AFTER", DefaultWorkerUnhealthyAfter),
+	}
+	if c.UnhealthyAfter < time.Second {
+		r.problem("WORKER_UNHEALTHY_AFTER=%s: must be at least 1s", c.UnhealthyAfter)
 	}
 	if c.GenesysRequestsPerSecond <= 0 {
 		r.problem("GENESYS_REQUESTS_PER_SECOND=%v: must be above 0", c.GenesysRequestsPerSecond)
@@ -132,6 +157,12 @@ func Store(env Lookup) store.Config {
 	return store.Config{TableName: r.str("DYNAMODB_TABLE", store.DefaultTableName)}
 }
 
+// BatchTable reads only the batches table name, for tools that read it.
+func BatchTable(env Lookup) string {
+	r := reader{env: env}
+	return r.str("DYNAMODB_BATCH_TABLE", store.DefaultBatchTableName)
+}
+
 // TemporalClientOptions reads the Temporal connection the way the Temporal CLI
 // does: temporal.toml profile, then TEMPORAL_* environment variables.
 func TemporalClientOptions() (client.Options, error) {
@@ -149,6 +180,16 @@ func (r *reader) workflowOptions() workflows.Options {
 		ReadyPollInterval: r.duration("READY_POLL_INTERVAL", workflows.DefaultReadyPollInterval),
 		ReadyTimeout:      r.duration("READY_TIMEOUT", workflows.DefaultReadyTimeout),
 		GenesysTaskQueue:  r.str("GENESYS_TASK_QUEUE", workflows.DefaultGenesysTaskQueue),
+		// How long systemic errors (outages, throttling, lost permission)
+		// are waited out before a chunk's conversations are recorded failed.
+		FetchRetryHorizon:     r.duration("FETCH_RETRY_HORIZON", workflows.DefaultFetchRetryHorizon),
+		FetchRetryMaxInterval: r.duration("FETCH_RETRY_MAX_INTERVAL", workflows.DefaultFetchRetryMaxInterval),
+	}
+	if o.FetchRetryHorizon < time.Minute {
+		r.problem("FETCH_RETRY_HORIZON=%s: must be at least 1m", o.FetchRetryHorizon)
+	}
+	if o.FetchRetryMaxInterval < time.Second || o.FetchRetryMaxInterval > o.FetchRetryHorizon {
+		r.problem("FETCH_RETRY_MAX_INTERVAL=%s: must be at least 1s and at most FETCH_RETRY_HORIZON", o.FetchRetryMaxInterval)
 	}
 	if o.FetchBatchSize < 1 || o.FetchBatchSize > workflows.MaxFetchBatchSize {
 		r.problem("FETCH_BATCH_SIZE=%d: must be between 1 and %d", o.FetchBatchSize, workflows.MaxFetchBatchSize)
@@ -173,6 +214,12 @@ func (r *reader) genesys() genesys.Config {
 		ClientSecret: genesys.Secret(r.str("GENESYS_CLIENT_SECRET", "")),
 		Timeout:      r.duration("GENESYS_HTTP_TIMEOUT", DefaultGenesysHTTPTimeout),
 		UserAgent:    "genesys-ingest",
+		// With FETCH_MAX_CONCURRENT_ACTIVITIES it bounds the worker's
+		// memory: at most that many bodies of this size are held at once.
+		MaxResponseBytes: int64(r.int("GENESYS_MAX_RESPONSE_BYTES", genesys.DefaultMaxResponseBytes)),
+	}
+	if c.MaxResponseBytes < 1<<20 {
+		r.problem("GENESYS_MAX_RESPONSE_BYTES=%d: must be at least 1048576 (1 MiB)", c.MaxResponseBytes)
 	}
 	region := r.str("GENESYS_REGION", "")
 	if c.APIBaseURL == "" || c.LoginBaseURL == "" {

@@ -69,7 +69,20 @@ func TestForwarderCarriesWorkflowOptions(t *testing.T) {
 	}))
 	require.NoError(t, err)
 	assert.Equal(t, workflows.Options{FetchBatchSize: 1, FetchConcurrency: 10, ReadyPollInterval: 30 * time.Second,
-		ReadyTimeout: time.Hour, GenesysTaskQueue: workflows.DefaultGenesysTaskQueue}, c.Workflow)
+		ReadyTimeout: time.Hour, GenesysTaskQueue: workflows.DefaultGenesysTaskQueue,
+		FetchRetryHorizon: workflows.DefaultFetchRetryHorizon, FetchRetryMaxInterval: workflows.DefaultFetchRetryMaxInterval}, c.Workflow)
+}
+
+func TestForwarderReadsTheRetryHorizon(t *testing.T) {
+	c, err := LoadForwarder(env(map[string]string{"FETCH_RETRY_HORIZON": "10m", "FETCH_RETRY_MAX_INTERVAL": "5s"}))
+	require.NoError(t, err)
+	assert.Equal(t, 10*time.Minute, c.Workflow.FetchRetryHorizon)
+	assert.Equal(t, 5*time.Second, c.Workflow.FetchRetryMaxInterval)
+
+	_, err = LoadForwarder(env(map[string]string{"FETCH_RETRY_HORIZON": "30s", "FETCH_RETRY_MAX_INTERVAL": "1h"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "FETCH_RETRY_HORIZON=30s: must be at least 1m")
+	assert.Contains(t, err.Error(), "FETCH_RETRY_MAX_INTERVAL=1h0m0s: must be at least 1s and at most FETCH_RETRY_HORIZON")
 }
 
 func TestForwarderRejectsOutOfRangeOptions(t *testing.T) {

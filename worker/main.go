@@ -28,6 +28,7 @@ import (
 	"github.com/genesys-ingest/genesys-ingest/config"
 	"github.com/genesys-ingest/genesys-ingest/telemetry"
 	"github.com/genesys-ingest/genesys-ingest/worker/backlog"
+	"github.com/genesys-ingest/genesys-ingest/worker/health"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
 
@@ -69,17 +70,26 @@ func run(createTable bool) error {
 		return fmt.Errorf("connect to Temporal at %s: %w", temporalOpts.HostPort, err)
 	}
 	defer temporal.Close()
+	checker := health.New(health.TaskQueueProbe(temporal, cfg.TaskQueue, cfg.GenesysTaskQueue), cfg.UnhealthyAfter, logger)
+	go checker.Run(ctx)
 
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("aws config: %w", err)
 	}
-	table := store.NewTable(dynamodb.NewFromConfig(awsCfg), cfg.Store)
+	dynamo := dynamodb.NewFromConfig(awsCfg)
+	table := store.NewTable(dynamo, cfg.Store)
+	batches := store.NewBatches(dynamo, cfg.BatchTable)
 	if createTable {
-		if err := table.CreateTable(ctx); err != nil {
-			return err
+		for _, t := range []interface {
+			CreateTable(context.Context) error
+			Name() string
+		}{table, batches} {
+			if err := t.CreateTable(ctx); err != nil {
+				return err
+			}
+			logger.Info("table ready", zap.String("table", t.Name()))
 		}
-		logger.Info("table ready", zap.String("table", table.Name()))
 	}
 	genesysClient, err := genesys.New(cfg.Genesys)
 	if err != nil {
@@ -87,12 +97,18 @@ func run(createTable bool) error {
 	}
 	fetcher := &activities.Fetcher{Genesys: genesysClient, Store: table}
 
-	workflowWorker := worker.New(temporal, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.StopTimeout})
+	workflowWorker := worker.New(temporal, cfg.TaskQueue, worker.Options{
+		WorkerStopTimeout: cfg.StopTimeout,
+		OnFatalError:      checker.OnFatalError(cfg.TaskQueue),
+	})
 	workflowWorker.RegisterWorkflowWithOptions(workflows.IngestConversations, workflow.RegisterOptions{Name: workflows.IngestWorkflowName})
 	workflowWorker.RegisterWorkflowWithOptions(workflows.FetchScheduler, workflow.RegisterOptions{Name: workflows.FetchSchedulerWorkflowName})
 	// A local activity of the workflow: it reads DynamoDB only, so it stays
 	// off the rate-limited Genesys queue.
 	workflowWorker.RegisterActivityWithOptions(fetcher.FindStoredConversations, activity.RegisterOptions{Name: workflows.FindStoredActivityName})
+	recorder := &activities.Recorder{Conversations: table, Batches: batches}
+	workflowWorker.RegisterActivityWithOptions(recorder.RecordFailedConversations, activity.RegisterOptions{Name: workflows.RecordFailuresActivityName})
+	workflowWorker.RegisterActivityWithOptions(recorder.RecordBatch, activity.RegisterOptions{Name: workflows.RecordBatchActivityName})
 
 	fetchWorker := worker.New(temporal, cfg.GenesysTaskQueue, worker.Options{
 		// Enforced by the server for the whole queue, so every worker in the
@@ -105,6 +121,7 @@ func run(createTable bool) error {
 		// share of the budget in use.
 		MaxConcurrentActivityTaskPollers: fetchPollers,
 		WorkerStopTimeout:                cfg.StopTimeout,
+		OnFatalError:                     checker.OnFatalError(cfg.GenesysTaskQueue),
 	})
 	fetchWorker.RegisterActivityWithOptions(fetcher.FetchAndStoreConversations, activity.RegisterOptions{Name: workflows.FetchActivityName})
 
@@ -123,13 +140,15 @@ func run(createTable bool) error {
 		go func() { _ = publisher.Run(ctx) }()
 	}
 	// Served once the workers run, so /healthz answering means ready.
-	metricsServer := serveMetrics(cfg.MetricsAddress, metrics, logger)
+	metricsServer := serveMetrics(cfg.MetricsAddress, metrics, checker, logger)
 	logger.Info("worker started",
 		zap.String("taskQueue", cfg.TaskQueue), zap.String("genesysTaskQueue", cfg.GenesysTaskQueue),
 		zap.Float64("genesysRequestsPerSecond", cfg.GenesysRequestsPerSecond),
 		zap.String("genesysAPI", cfg.Genesys.APIBaseURL), zap.String("table", table.Name()))
 
-	<-worker.InterruptCh()
+	// A worker that stopped fatally polls nothing: stop the other one too and
+	// exit non-zero, so ECS starts a fresh task.
+	fatalErr := checker.Wait(worker.InterruptCh())
 	cancel()
 	logger.Info("stopping: finishing running activities", zap.Duration("stopTimeout", cfg.StopTimeout))
 	fetchWorker.Stop()
@@ -140,7 +159,7 @@ func run(createTable bool) error {
 		_ = metricsServer.Shutdown(shutdownCtx)
 	}
 	logger.Info("stopped")
-	return nil
+	return fatalErr
 }
 
 // fetchPollers is twice the default number of task queue partitions.
@@ -148,13 +167,13 @@ const fetchPollers = 8
 
 // serveMetrics exposes /metrics (Prometheus) and /healthz; an empty address
 // disables it.
-func serveMetrics(addr string, metrics *telemetry.Metrics, logger *zap.Logger) *http.Server {
+func serveMetrics(addr string, metrics *telemetry.Metrics, healthz http.Handler, logger *zap.Logger) *http.Server {
 	if addr == "" {
 		return nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", metrics.HTTPHandler())
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.Handle("/healthz", healthz)
 	server := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := server.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -80,6 +81,12 @@ func (o Outcome) LambdaResponse() any {
 	return resp
 }
 
+// responseMargin is the time left to the Lambda after its workflow start
+// gives up: enough to log and return the batch response, so that a Temporal
+// that does not answer yields batchItemFailures instead of a Lambda timeout
+// (which would hand the whole batch, poison included, back to SQS).
+const responseMargin = 2 * time.Second
+
 // ErrUnusablePayload wraps payloads that are not a delivery at all.
 var ErrUnusablePayload = errors.New("unusable payload")
 
@@ -113,7 +120,12 @@ func (h *Handler) Forward(ctx context.Context, payload json.RawMessage) (Outcome
 	}
 
 	out.WorkflowID = delivery.WorkflowID()
-	run, err := h.start(ctx, out.WorkflowID, delivery)
+	// A delivery is one workflow start (two when the namespace refuses the
+	// search attributes), so there is nothing to run concurrently: the one
+	// deadline bounds the whole delivery.
+	startCtx, cancel := h.startContext(ctx)
+	defer cancel()
+	run, err := h.start(startCtx, out.WorkflowID, delivery)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):
@@ -121,7 +133,11 @@ func (h *Handler) Forward(ctx context.Context, payload json.RawMessage) (Outcome
 		h.logger.Info("delivery already forwarded", zap.String("workflowId", out.WorkflowID))
 		return out, nil
 	case err != nil:
-		h.logger.Error("start workflow failed", zap.String("workflowId", out.WorkflowID), zap.Error(err))
+		// After a timeout the start may still have happened on the server;
+		// the retried delivery then joins that workflow (same id,
+		// USE_EXISTING), so handing it back is safe.
+		h.logger.Error("start workflow failed", zap.String("workflowId", out.WorkflowID),
+			zap.Bool("timedOut", errors.Is(startCtx.Err(), context.DeadlineExceeded)), zap.Error(err))
 		if delivery.Shape == intake.ShapeSQS {
 			out.RetryMessageIDs = delivery.Accepted
 			return out, nil
@@ -134,6 +150,18 @@ func (h *Handler) Forward(ctx context.Context, payload json.RawMessage) (Outcome
 		zap.String("shape", string(delivery.Shape)), zap.Int("conversations", out.Conversations),
 		zap.Int("rejected", len(out.Rejected)), zap.Int("ignored", out.Ignored))
 	return out, nil
+}
+
+// startContext bounds a delivery's workflow start by FORWARDER_START_TIMEOUT
+// and by the invocation's deadline less responseMargin, whichever comes
+// first. Without a deadline the SDK retries an unreachable server for up to a
+// minute, longer than the invocation may live.
+func (h *Handler) startContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout := h.cfg.StartTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(deadline)-responseMargin)
+	}
+	return context.WithTimeout(ctx, timeout)
 }
 
 func (h *Handler) start(ctx context.Context, id string, d *intake.Delivery) (client.WorkflowRun, error) {
