@@ -5,6 +5,7 @@ package deployments_test
 // configuration and over small bad snippets that prove each one can fail.
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -721,19 +722,25 @@ func hasConditionOn(e *evaluator, st instance, key string) bool {
 	return false
 }
 
-// checkDynamoDB: the table's key matches the Go store package, on-demand,
-// with point-in-time recovery and encryption.
-func checkDynamoDB(e *evaluator, partitionKey string) []finding {
+// checkDynamoDB: the module's tables are exactly the ones the Go store package
+// uses (keys: resource name -> its partition key, store.PartitionKey or
+// store.BatchKey), each keyed like the store, on-demand, with point-in-time
+// recovery and encryption.
+func checkDynamoDB(e *evaluator, keys map[string]string) []finding {
 	tables := e.m.resources("aws_dynamodb_table")
-	if len(tables) == 0 {
-		return []finding{findingf(moduleRange(e.m), "no aws_dynamodb_table in this module")}
-	}
 	var out []finding
+	declared := map[string]bool{}
 	for _, tb := range tables {
+		declared[tb.name] = true
+		partitionKey, known := keys[tb.name]
+		if !known {
+			out = append(out, findingf(tb.block.DefRange(), "%s is not a table of activities/store (want one of aws_dynamodb_table.%s)", tb.addr(), strings.Join(sortedKeys(keys), ", aws_dynamodb_table.")))
+			continue
+		}
 		if v, a, ok := e.attr(tb.body(), "hash_key"); !ok {
 			out = append(out, findingf(tb.block.DefRange(), "%s has no hash_key (want %q)", tb.addr(), partitionKey))
 		} else if s, _ := knownString(v); s != partitionKey {
-			out = append(out, findingf(a.SrcRange, "%s hash_key is %s, but store.PartitionKey is %q", tb.addr(), show(v), partitionKey))
+			out = append(out, findingf(a.SrcRange, "%s hash_key is %s, but the store's key is %q", tb.addr(), show(v), partitionKey))
 		}
 		found := false
 		for _, at := range nestedBlocks(tb.body(), "attribute") {
@@ -767,7 +774,187 @@ func checkDynamoDB(e *evaluator, partitionKey string) []finding {
 			}
 		}
 	}
+	for _, name := range sortedKeys(keys) {
+		if !declared[name] {
+			out = append(out, findingf(moduleRange(e.m), "no aws_dynamodb_table.%s (partition key %q) in this module", name, keys[name]))
+		}
+	}
 	return out
+}
+
+// checkTableGrants: over every policy document, the DynamoDB actions granted
+// on each table of the module are exactly want[table resource name] (the
+// calls the worker makes at run time): nothing it needs is missing, and
+// nothing more is granted. A table want does not list may be granted nothing.
+func checkTableGrants(e *evaluator, want map[string][]string) []finding {
+	granted := map[string]map[string]bool{}
+	where := map[string]hcl.Range{}
+	var out []finding
+	for _, doc := range e.m.all("data", "aws_iam_policy_document") {
+		for _, st := range e.expand(doc.body(), "statement") {
+			res := st.body.Attributes["resources"]
+			if res == nil {
+				continue
+			}
+			tables := refs(res.Expr, "aws_dynamodb_table")
+			if len(tables) == 0 {
+				continue
+			}
+			var actions []string
+			if a := st.body.Attributes["actions"]; a != nil {
+				v, _ := e.valueIn(st.ctx, a.Expr)
+				els, _ := elements(v)
+				for _, el := range els {
+					if s, ok := knownString(el); ok {
+						actions = append(actions, s)
+					}
+				}
+			}
+			for _, tb := range tables {
+				if granted[tb] == nil {
+					granted[tb] = map[string]bool{}
+					where[tb] = res.SrcRange
+				}
+				for _, act := range actions {
+					granted[tb][act] = true
+				}
+			}
+		}
+	}
+	tables := map[string]bool{}
+	for _, tb := range e.m.resources("aws_dynamodb_table") {
+		tables[tb.name] = true
+	}
+	for name := range want {
+		tables[name] = true
+	}
+	for _, name := range sortedKeys(tables) {
+		got := sortedKeys(granted[name])
+		w := append([]string{}, want[name]...)
+		sort.Strings(w)
+		if strings.Join(got, ",") == strings.Join(w, ",") {
+			continue
+		}
+		rng, ok := where[name]
+		if !ok {
+			rng = moduleRange(e.m)
+			if tb := e.m.find("resource", "aws_dynamodb_table", name); tb != nil {
+				rng = tb.block.DefRange()
+			}
+		}
+		out = append(out, findingf(rng, "policies grant %v on aws_dynamodb_table.%s, want exactly %v", got, name, w))
+	}
+	return out
+}
+
+// logAlarm is an alarm on a line the worker logs.
+type logAlarm struct {
+	message string // the line's message (JSON key "msg")
+	value   string // metric_transformation value: "1" counts lines, "$.<field>" sums a field
+}
+
+// pattern is the CloudWatch Logs filter pattern that matches the line.
+func (la logAlarm) pattern() string { return fmt.Sprintf("{ $.msg = %q }", la.message) }
+
+// checkLogAlarm: a metric filter on the log group the worker container
+// writes to matches the line exactly, with the wanted value, and an alarm
+// (with actions, statistic Sum) reads that filter's metric; an alarm on a
+// filter with dimensions must name them, or it would read a metric that
+// never gets data.
+func checkLogAlarm(e *evaluator, la logAlarm) []finding {
+	var out []finding
+	workerGroups := map[string]bool{}
+	for _, td := range e.m.resources("aws_ecs_task_definition") {
+		if a := td.body().Attributes["container_definitions"]; a != nil {
+			for _, g := range refs(a.Expr, "aws_cloudwatch_log_group") {
+				workerGroups[g] = true
+			}
+		}
+	}
+	type filter struct {
+		b          *tfBlock
+		metric, ns string
+		dimensions bool
+	}
+	var filters []filter
+	for _, f := range e.m.resources("aws_cloudwatch_log_metric_filter") {
+		if v, _, _ := e.attr(f.body(), "pattern"); !isString(v, la.pattern()) {
+			continue
+		}
+		lg := f.body().Attributes["log_group_name"]
+		onWorker := false
+		if lg != nil {
+			for _, g := range refs(lg.Expr, "aws_cloudwatch_log_group") {
+				onWorker = onWorker || workerGroups[g]
+			}
+		}
+		if !onWorker {
+			out = append(out, findingf(f.block.DefRange(), "%s must read the log group the worker container writes to (aws_cloudwatch_log_group.%s)", f.addr(), strings.Join(sortedKeys(workerGroups), ", ")))
+		}
+		mt := nestedBlock(f.body(), "metric_transformation")
+		if mt == nil {
+			out = append(out, findingf(f.block.DefRange(), "%s has no metric_transformation", f.addr()))
+			continue
+		}
+		if v, _, _ := e.attr(mt.Body, "value"); !isString(v, la.value) {
+			out = append(out, findingf(mt.DefRange(), "%s metric_transformation value is %s, want %q", f.addr(), show(v), la.value))
+		}
+		name, _, _ := e.attr(mt.Body, "name")
+		ns, _, _ := e.attr(mt.Body, "namespace")
+		n, okName := knownString(name)
+		s, okNS := knownString(ns)
+		if !okName || !okNS {
+			out = append(out, findingf(mt.DefRange(), "%s metric name and namespace cannot be evaluated", f.addr()))
+			continue
+		}
+		_, dims := mt.Body.Attributes["dimensions"]
+		filters = append(filters, filter{b: f, metric: n, ns: s, dimensions: dims})
+	}
+	if len(filters) == 0 {
+		return append(out, findingf(moduleRange(e.m), "no aws_cloudwatch_log_metric_filter with pattern %s: nothing counts the worker's %q lines", la.pattern(), la.message))
+	}
+	alarmed := false
+	for _, al := range e.m.resources("aws_cloudwatch_metric_alarm") {
+		mn := al.body().Attributes["metric_name"]
+		if mn == nil {
+			continue
+		}
+		name, _, _ := e.attr(al.body(), "metric_name")
+		ns, _, _ := e.attr(al.body(), "namespace")
+		for _, f := range filters {
+			byRef := false
+			for _, r := range refs(mn.Expr, "aws_cloudwatch_log_metric_filter") {
+				byRef = byRef || r == f.b.name
+			}
+			if !byRef && !(isString(name, f.metric) && isString(ns, f.ns)) {
+				continue
+			}
+			if f.dimensions && al.body().Attributes["dimensions"] == nil {
+				out = append(out, findingf(al.block.DefRange(), "%s reads %s's metric without its dimensions: it would never get data (alarm on a filter without dimensions)", al.addr(), f.b.addr()))
+				continue
+			}
+			alarmed = true
+			if al.body().Attributes["alarm_actions"] == nil {
+				out = append(out, findingf(al.block.DefRange(), "%s has no alarm_actions", al.addr()))
+			}
+			if v, a, _ := e.attr(al.body(), "statistic"); !isString(v, "Sum") {
+				rng := al.block.DefRange()
+				if a != nil {
+					rng = a.SrcRange
+				}
+				out = append(out, findingf(rng, "%s statistic must be \"Sum\" (a log metric's datapoints are per line), got %s", al.addr(), show(v)))
+			}
+		}
+	}
+	if !alarmed {
+		out = append(out, findingf(filters[0].b.block.DefRange(), "no aws_cloudwatch_metric_alarm on the metric of %s (%q lines)", filters[0].b.addr(), la.message))
+	}
+	return out
+}
+
+func isString(v cty.Value, want string) bool {
+	s, ok := knownString(v)
+	return ok && s == want
 }
 
 // checkStopTimeout: every container stops within Fargate's 120 s and the

@@ -279,6 +279,36 @@ func objectItem(obj *hclsyntax.ObjectConsExpr, key string) hclsyntax.Expression 
 	return nil
 }
 
+// findObjectItem returns the value expression of key in the first object
+// constructor inside expr that has it (e.g. an environment map inside a
+// merge(...)), or nil.
+func findObjectItem(expr hclsyntax.Expression, key string) hclsyntax.Expression {
+	var found hclsyntax.Expression
+	hclsyntax.VisitAll(expr, func(n hclsyntax.Node) hcl.Diagnostics {
+		if obj, ok := n.(*hclsyntax.ObjectConsExpr); ok && found == nil {
+			found = objectItem(obj, key)
+		}
+		return nil
+	})
+	return found
+}
+
+// referencesAttr reports whether expr refers to typ.name.attr (e.g.
+// aws_dynamodb_table.batches.name).
+func referencesAttr(expr hclsyntax.Expression, typ, name, attr string) bool {
+	for _, tr := range expr.Variables() {
+		if tr.RootName() != typ || len(tr) < 3 {
+			continue
+		}
+		n, ok1 := tr[1].(hcl.TraverseAttr)
+		a, ok2 := tr[2].(hcl.TraverseAttr)
+		if ok1 && ok2 && n.Name == name && a.Name == attr {
+			return true
+		}
+	}
+	return false
+}
+
 // ---------------------------------------------------------------------------
 // Evaluation
 // ---------------------------------------------------------------------------
@@ -672,6 +702,29 @@ func terraformFunctions() map[string]function.Function {
 			return cty.UnknownVal(cty.Bool), nil
 		},
 	})
+	// sum(list): Terraform's, which refuses an empty list.
+	sum := function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "list", Type: cty.DynamicPseudoType}},
+		Type:   function.StaticReturnType(cty.Number),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			els, ok := elements(args[0])
+			if !ok || len(els) == 0 {
+				return cty.NilVal, fmt.Errorf("sum: want a non-empty list of numbers")
+			}
+			total := cty.Zero
+			for _, el := range els {
+				n, err := convert.Convert(el, cty.Number)
+				if err != nil {
+					return cty.NilVal, fmt.Errorf("sum: %w", err)
+				}
+				if !n.IsKnown() {
+					return cty.UnknownVal(cty.Number), nil
+				}
+				total = total.Add(n)
+			}
+			return total, nil
+		},
+	})
 	return map[string]function.Function{
 		"abs":              stdlib.AbsoluteFunc,
 		"abspath":          abspath,
@@ -705,11 +758,13 @@ func terraformFunctions() map[string]function.Function {
 		"min":              stdlib.MinFunc,
 		"one":              one,
 		"regex":            stdlib.RegexFunc,
+		"regexall":         stdlib.RegexAllFunc,
 		"replace":          stdlib.ReplaceFunc,
 		"sort":             stdlib.SortFunc,
 		"split":            stdlib.SplitFunc,
 		"startswith":       stringPredicate(strings.HasPrefix),
 		"substr":           stdlib.SubstrFunc,
+		"sum":              sum,
 		"tobool":           stdlib.MakeToFunc(cty.Bool),
 		"tolist":           stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
 		"tomap":            stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),

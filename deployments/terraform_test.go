@@ -58,6 +58,30 @@ const (
 	kmsARN    = "arn:aws:kms:eu-west-1:123456789012:key/0b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 )
 
+// storeTables are the module's DynamoDB tables (resource name) and the
+// partition keys activities/store uses for them.
+var storeTables = map[string]string{
+	"conversations": store.PartitionKey,
+	"batches":       store.BatchKey,
+}
+
+// workerTableGrants are the DynamoDB calls the worker makes at run time, per
+// table: activities/store reads stored items (BatchGetItem, GetItem) and
+// writes conversations and failed items with PutItem; activities.Recorder
+// puts batch records. CreateTable/DescribeTable serve -create-table on
+// local stacks only, and Scan only the operators' starter CLI.
+var workerTableGrants = map[string][]string{
+	"conversations": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"},
+	"batches":       {"dynamodb:PutItem"},
+}
+
+// workerLogAlarms are the worker's log lines the module alarms on.
+var workerLogAlarms = []logAlarm{
+	{message: "workflow failed", value: "1"},
+	{message: "ingestion blocked", value: "1"},
+	{message: "conversations recorded failed", value: "$.recorded"},
+}
+
 // inputSets are the variable settings every module invariant must hold for.
 func inputSets() []struct {
 	name string
@@ -115,7 +139,11 @@ func TestModuleInvariants(t *testing.T) {
 			reportFindings(t, "Lambda runtime", checkLambdaRuntime(e))
 			reportFindings(t, "secret environment", checkSecretEnvironment(e))
 			reportFindings(t, "IAM", checkIAM(e))
-			reportFindings(t, "DynamoDB", checkDynamoDB(e, store.PartitionKey))
+			reportFindings(t, "DynamoDB", checkDynamoDB(e, storeTables))
+			reportFindings(t, "DynamoDB grants", checkTableGrants(e, workerTableGrants))
+			for _, la := range workerLogAlarms {
+				reportFindings(t, "alarm on "+la.message, checkLogAlarm(e, la))
+			}
 			reportFindings(t, "stop timeout", checkStopTimeout(e))
 			reportFindings(t, "DLQs", checkDLQs(e))
 			reportFindings(t, "ECS", checkECS(e))
@@ -169,7 +197,7 @@ func TestExampleInvariants(t *testing.T) {
 func TestWorkerEnvironmentContract(t *testing.T) {
 	m := loadModuleDir(t, moduleDir)
 	env := []string{
-		"AWS_REGION", "BACKLOG_METRIC_INTERVAL", "BACKLOG_METRIC_NAMESPACE", "DYNAMODB_TABLE", "FETCH_MAX_CONCURRENT_ACTIVITIES",
+		"AWS_REGION", "BACKLOG_METRIC_INTERVAL", "BACKLOG_METRIC_NAMESPACE", "DYNAMODB_BATCH_TABLE", "DYNAMODB_TABLE", "FETCH_MAX_CONCURRENT_ACTIVITIES",
 		"GENESYS_REGION", "GENESYS_REQUESTS_PER_SECOND", "GENESYS_TASK_QUEUE", "LOG_FORMAT", "LOG_LEVEL",
 		"METRICS_ADDRESS", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "WORKER_STOP_TIMEOUT",
 	}
@@ -206,7 +234,7 @@ func TestWorkerEnvironmentContract(t *testing.T) {
 			assertNames(t, "environment", names(gotEnv), c.env)
 			assertNames(t, "secrets", names(gotSecrets), c.secrets)
 			for _, en := range gotEnv {
-				if _, known := knownString(en.value); !known && en.name != "DYNAMODB_TABLE" && en.name != "AWS_REGION" {
+				if _, known := knownString(en.value); !known && en.name != "DYNAMODB_TABLE" && en.name != "DYNAMODB_BATCH_TABLE" && en.name != "AWS_REGION" {
 					t.Errorf("environment %s has no value known at plan time from the inputs", en.name)
 				}
 			}
@@ -218,6 +246,19 @@ func TestWorkerEnvironmentContract(t *testing.T) {
 				}
 			}
 		})
+	}
+
+	// The table names are the tables' own (known only after apply).
+	for env, table := range map[string]string{"DYNAMODB_TABLE": "conversations", "DYNAMODB_BATCH_TABLE": "batches"} {
+		expr := findObjectItem(m.locals["worker_environment"].Expr, env)
+		if expr == nil {
+			t.Errorf("local.worker_environment sets no %s", env)
+			continue
+		}
+		if !referencesAttr(expr, "aws_dynamodb_table", table, "name") {
+			r := expr.Range()
+			t.Errorf("%s:%d: %s must be aws_dynamodb_table.%s.name", r.Filename, r.Start.Line, env, table)
+		}
 	}
 
 	// With existing secrets the valueFrom references are known: JSON keys.
@@ -241,8 +282,9 @@ func TestWorkerEnvironmentContract(t *testing.T) {
 func TestLambdaEnvironmentContract(t *testing.T) {
 	m := loadModuleDir(t, moduleDir)
 	base := []string{
-		"FETCH_BATCH_SIZE", "FETCH_CONCURRENCY", "GENESYS_TASK_QUEUE", "LOG_LEVEL", "READY_POLL_INTERVAL",
-		"READY_TIMEOUT", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE",
+		"FETCH_BATCH_SIZE", "FETCH_CONCURRENCY", "FETCH_RETRY_HORIZON", "FETCH_RETRY_MAX_INTERVAL", "FORWARDER_START_TIMEOUT",
+		"GENESYS_TASK_QUEUE", "LOG_LEVEL", "READY_POLL_INTERVAL", "READY_TIMEOUT", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE",
+		"TEMPORAL_TASK_QUEUE",
 	}
 	cases := map[string][]string{
 		"api_key": append(append([]string{}, base...), "TEMPORAL_API_KEY_SECRET_ARN"),
@@ -269,6 +311,62 @@ func TestLambdaEnvironmentContract(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestForwarderRetrySettings: the retry and start timeout variables reach
+// the Lambda's environment as given, the module reads Go durations as Go
+// does, and out-of-range values are refused at plan time rather than by the
+// forwarder's cold start.
+func TestForwarderRetrySettings(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	fn := m.find("resource", "aws_lambda_function", "forwarder")
+	if fn == nil {
+		t.Fatal("no aws_lambda_function.forwarder")
+	}
+	settings := map[string]string{
+		"fetch_retry_horizon":      "96h",
+		"fetch_retry_max_interval": "5m",
+		"forwarder_start_timeout":  "20s",
+	}
+	env := map[string]string{
+		"fetch_retry_horizon":      "FETCH_RETRY_HORIZON",
+		"fetch_retry_max_interval": "FETCH_RETRY_MAX_INTERVAL",
+		"forwarder_start_timeout":  "FORWARDER_START_TIMEOUT",
+	}
+	vars := requiredInputs()
+	for k, v := range settings {
+		vars[k] = cty.StringVal(v)
+	}
+	e := m.evaluate(t, vars)
+	reportFindings(t, "validations and preconditions", checkConditions(e))
+	entries, _, ok := lambdaEnvironment(e, fn)
+	if !ok {
+		t.Fatal("Lambda environment cannot be evaluated")
+	}
+	got := map[string]cty.Value{}
+	for _, en := range entries {
+		got[en.name] = en.value
+	}
+	for variable, name := range env {
+		if !isString(got[name], settings[variable]) {
+			t.Errorf("Lambda %s = %s, want var.%s (%q)", name, show(got[name]), variable, settings[variable])
+		}
+	}
+
+	// The seconds the module derives (preconditions, alarm period) agree
+	// with time.ParseDuration for every form the validations accept.
+	for _, d := range []string{"72h", "2m", "90s", "1h30m", "2h45m30s", "1500ms", "10s"} {
+		e := m.evaluate(t, with(requiredInputs(), "fetch_retry_horizon", cty.StringVal(d)))
+		for _, f := range checkConditions(e) {
+			if strings.Contains(f.msg, "validation of var.fetch_retry_horizon") {
+				t.Errorf("%q is a Go duration, but: %s", d, f)
+			}
+		}
+		secs, ok := knownNumber(e.ctx.Variables["local"].GetAttr("fetch_retry_horizon_seconds"))
+		if want := parseDuration(t, d).Seconds(); !ok || secs != want {
+			t.Errorf("fetch_retry_horizon %q is %g seconds in the module, %g for Go", d, secs, want)
+		}
 	}
 }
 
@@ -309,18 +407,68 @@ func TestEventPattern(t *testing.T) {
 	}
 }
 
-// TestDynamoDBTableMatchesStore: the table's key and default name are the
-// store package's.
+// TestDynamoDBTableMatchesStore: the tables' keys and default names are the
+// store package's, and their names are the variables'.
 func TestDynamoDBTableMatchesStore(t *testing.T) {
 	m := loadModuleDir(t, moduleDir)
 	e := m.evaluate(t, requiredInputs())
-	reportFindings(t, "DynamoDB", checkDynamoDB(e, store.PartitionKey))
-	if got, _ := knownString(e.ctx.Variables["var"].GetAttr("dynamodb_table_name")); got != store.DefaultTableName {
-		t.Errorf("variable dynamodb_table_name defaults to %q, want store.DefaultTableName %q", got, store.DefaultTableName)
-	}
+	reportFindings(t, "DynamoDB", checkDynamoDB(e, storeTables))
 	ex := loadModuleDir(t, exampleDir)
-	if got, _ := knownString(ex.evaluate(t, nil).ctx.Variables["var"].GetAttr("dynamodb_table_name")); got != store.DefaultTableName {
-		t.Errorf("example variable dynamodb_table_name defaults to %q, want %q", got, store.DefaultTableName)
+	exVars := ex.evaluate(t, nil).ctx.Variables["var"]
+	for variable, want := range map[string]string{
+		"dynamodb_table_name":       store.DefaultTableName,
+		"dynamodb_batch_table_name": store.DefaultBatchTableName,
+	} {
+		if got, _ := knownString(e.ctx.Variables["var"].GetAttr(variable)); got != want {
+			t.Errorf("variable %s defaults to %q, want the store's default %q", variable, got, want)
+		}
+		if got, _ := knownString(exVars.GetAttr(variable)); got != want {
+			t.Errorf("example variable %s defaults to %q, want %q", variable, got, want)
+		}
+	}
+
+	// Each table is named by its variable.
+	e = m.evaluate(t, with(requiredInputs(),
+		"dynamodb_table_name", cty.StringVal("acme-conversations"),
+		"dynamodb_batch_table_name", cty.StringVal("acme-batches")))
+	for table, want := range map[string]string{"conversations": "acme-conversations", "batches": "acme-batches"} {
+		tb := m.find("resource", "aws_dynamodb_table", table)
+		if tb == nil {
+			t.Errorf("no aws_dynamodb_table.%s", table)
+			continue
+		}
+		if v, _, _ := e.attr(tb.body(), "name"); !isString(v, want) {
+			t.Errorf("aws_dynamodb_table.%s name = %s, want %q", table, show(v), want)
+		}
+	}
+}
+
+// TestWorkerTableAccess: the worker's task role may make exactly the calls
+// the worker makes, on each table: on the batches table only PutItem.
+func TestWorkerTableAccess(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	e := m.evaluate(t, requiredInputs())
+	reportFindings(t, "DynamoDB grants", checkTableGrants(e, workerTableGrants))
+
+	// Only the task role's policy names a table: not the forwarder, not the
+	// execution role.
+	for _, doc := range m.all("data", "aws_iam_policy_document") {
+		for _, st := range e.expand(doc.body(), "statement") {
+			res := st.body.Attributes["resources"]
+			if res == nil || len(refs(res.Expr, "aws_dynamodb_table")) == 0 {
+				continue
+			}
+			if doc.name != "ecs_task" {
+				t.Errorf("%s:%d: %s grants on a DynamoDB table: only the worker's task role (data.aws_iam_policy_document.ecs_task) may", res.SrcRange.Filename, res.SrcRange.Start.Line, doc.addr())
+			}
+		}
+	}
+	task := m.find("resource", "aws_iam_role_policy", "ecs_task")
+	if task == nil || len(refs(task.body().Attributes["policy"].Expr, "data")) == 0 {
+		t.Fatal("no aws_iam_role_policy.ecs_task with a policy document")
+	}
+	if a := task.body().Attributes["role"]; a == nil || strings.Join(refs(a.Expr, "aws_iam_role"), ",") != "ecs_task" {
+		t.Error("aws_iam_role_policy.ecs_task must attach to aws_iam_role.ecs_task")
 	}
 }
 
@@ -366,6 +514,93 @@ func TestBacklogMetricMatchesPublisher(t *testing.T) {
 	reportFindings(t, "scaling", checkScaling(e, backlog.MetricBacklogCount))
 }
 
+// TestWorkerLogAlarms: the ingestion-blocked alarm fires only after the
+// line was logged in every period for ingestion_blocked_alarm_minutes, with
+// periods long enough that a chunk retrying at its longest backoff logs in
+// each; the failed-conversations alarm sums what was recorded in 5 minutes.
+func TestWorkerLogAlarms(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	blocked := m.find("resource", "aws_cloudwatch_metric_alarm", "ingestion_blocked")
+	failed := m.find("resource", "aws_cloudwatch_metric_alarm", "conversations_recorded_failed")
+	byReason := m.find("resource", "aws_cloudwatch_log_metric_filter", "ingestion_blocked_by_reason")
+	if blocked == nil || failed == nil || byReason == nil {
+		t.Fatal("want aws_cloudwatch_metric_alarm.ingestion_blocked, aws_cloudwatch_metric_alarm.conversations_recorded_failed and aws_cloudwatch_log_metric_filter.ingestion_blocked_by_reason")
+	}
+	num := func(e *evaluator, b *tfBlock, name string) float64 {
+		t.Helper()
+		n, _, ok := numberAttr(e, b, name, -1)
+		if !ok || n < 0 {
+			t.Fatalf("%s.%s cannot be evaluated", b.addr(), name)
+		}
+		return n
+	}
+	str := func(e *evaluator, b *tfBlock, name string) string {
+		v, _, _ := e.attr(b.body(), name)
+		s, _ := knownString(v)
+		return s
+	}
+
+	cases := []struct {
+		maxInterval         string
+		minutes             int64
+		period, evaluations float64
+	}{
+		{"2m", 15, 300, 3},   // the defaults
+		{"2m", 7, 300, 2},    // rounded up to whole periods
+		{"10m", 60, 1200, 3}, // twice the longest backoff
+		{"30s", 1440, 300, 288},
+	}
+	for _, c := range cases {
+		e := m.evaluate(t, with(requiredInputs(),
+			"fetch_retry_max_interval", cty.StringVal(c.maxInterval),
+			"ingestion_blocked_alarm_minutes", cty.NumberIntVal(c.minutes)))
+		reportFindings(t, "conditions", checkConditions(e))
+		period, evals := num(e, blocked, "period"), num(e, blocked, "evaluation_periods")
+		if period != c.period || evals != c.evaluations {
+			t.Errorf("max interval %s, %d minutes: period %gs x %g, want %gs x %g", c.maxInterval, c.minutes, period, evals, c.period, c.evaluations)
+		}
+		if d := num(e, blocked, "datapoints_to_alarm"); d != evals {
+			t.Errorf("ingestion_blocked datapoints_to_alarm = %g, want every one of the %g periods", d, evals)
+		}
+		if period*evals < float64(c.minutes*60) || period*evals > 86400 || int(period)%60 != 0 {
+			t.Errorf("ingestion_blocked evaluates %g x %gs: want at least %d minutes, at most a day, whole minutes", evals, period, c.minutes)
+		}
+		if period < 2*parseDuration(t, c.maxInterval).Seconds() {
+			t.Errorf("ingestion_blocked period %gs is shorter than twice fetch_retry_max_interval %s: a blocked chunk may skip a period", period, c.maxInterval)
+		}
+	}
+
+	e := m.evaluate(t, with(requiredInputs(), "conversations_failed_alarm_threshold", cty.NumberIntVal(5)))
+	for _, c := range []struct {
+		alarm               *tfBlock
+		comparison, missing string
+		threshold           float64
+	}{
+		{blocked, "GreaterThanOrEqualToThreshold", "notBreaching", 1},
+		{failed, "GreaterThanThreshold", "notBreaching", 5},
+	} {
+		if got := str(e, c.alarm, "comparison_operator"); got != c.comparison {
+			t.Errorf("%s comparison_operator = %q, want %q", c.alarm.addr(), got, c.comparison)
+		}
+		if got := str(e, c.alarm, "treat_missing_data"); got != c.missing {
+			t.Errorf("%s treat_missing_data = %q, want %q", c.alarm.addr(), got, c.missing)
+		}
+		if got := num(e, c.alarm, "threshold"); got != c.threshold {
+			t.Errorf("%s threshold = %g, want %g", c.alarm.addr(), got, c.threshold)
+		}
+	}
+	if p := num(e, failed, "period"); p != 300 {
+		t.Errorf("conversations_recorded_failed period = %gs, want 300", p)
+	}
+
+	// The per-reason metric: dimension Reason from the line's reason field.
+	mt := nestedBlock(byReason.body(), "metric_transformation")
+	dims, _, _ := e.attr(mt.Body, "dimensions")
+	if r, ok := attrOf(dims, "Reason"); !ok || !isString(r, "$.reason") {
+		t.Errorf("%s dimensions = %s, want { Reason = \"$.reason\" }", byReason.addr(), show(dims))
+	}
+}
+
 // TestDefaultsMatchTheCode: the module's defaults are the ones the worker
 // and the forwarder fall back to, and its validations accept their limits.
 func TestDefaultsMatchTheCode(t *testing.T) {
@@ -383,6 +618,9 @@ func TestDefaultsMatchTheCode(t *testing.T) {
 		{"fetch_concurrency", num("fetch_concurrency"), float64(workflows.DefaultFetchConcurrency)},
 		{"ready_poll_interval", parseDuration(t, str("ready_poll_interval")), workflows.DefaultReadyPollInterval},
 		{"ready_timeout", parseDuration(t, str("ready_timeout")), workflows.DefaultReadyTimeout},
+		{"fetch_retry_horizon", parseDuration(t, str("fetch_retry_horizon")), workflows.DefaultFetchRetryHorizon},
+		{"fetch_retry_max_interval", parseDuration(t, str("fetch_retry_max_interval")), workflows.DefaultFetchRetryMaxInterval},
+		{"forwarder_start_timeout", parseDuration(t, str("forwarder_start_timeout")), config.DefaultForwarderStartTimeout},
 		{"genesys_requests_per_second", num("genesys_requests_per_second"), config.DefaultGenesysRequestsPerSecond},
 		{"worker_stop_timeout_seconds", time.Duration(num("worker_stop_timeout_seconds")) * time.Second, config.DefaultWorkerStopTimeout},
 		{"worker_max_concurrent_fetches", num("worker_max_concurrent_fetches"), float64(config.DefaultMaxConcurrentFetches)},
@@ -465,6 +703,15 @@ func TestValidationsRejectBadInputs(t *testing.T) {
 		{"batch above 10 without batching window", with(requiredInputs(), "event_source_maximum_batching_window_seconds", cty.NumberIntVal(0)), "validation of var.event_source_batch_size fails"},
 		{"max below min", with(requiredInputs(), "worker_min_count", cty.NumberIntVal(5)), "validation of var.worker_max_count fails"},
 		{"partner bus without org id", with(requiredInputs(), "genesys_org_id", cty.NullVal(cty.String)), "precondition of aws_cloudwatch_event_bus.genesys fails"},
+		{"batches in the conversations table", with(requiredInputs(), "dynamodb_batch_table_name", cty.StringVal(store.DefaultTableName)), "validation of var.dynamodb_batch_table_name fails"},
+		{"retry horizon not a Go duration", with(requiredInputs(), "fetch_retry_horizon", cty.StringVal("3 days")), "validation of var.fetch_retry_horizon fails"},
+		{"retry horizon below 1m", with(requiredInputs(), "fetch_retry_horizon", cty.StringVal("59s"), "fetch_retry_max_interval", cty.StringVal("10s")), "precondition of aws_lambda_function.forwarder fails: fetch_retry_horizon must be at least 1m"},
+		{"retry interval above the horizon", with(requiredInputs(), "fetch_retry_horizon", cty.StringVal("1h"), "fetch_retry_max_interval", cty.StringVal("61m")), "fetch_retry_max_interval must be at least 1s and at most fetch_retry_horizon"},
+		{"retry interval below 1s", with(requiredInputs(), "fetch_retry_max_interval", cty.StringVal("500ms")), "fetch_retry_max_interval must be at least 1s"},
+		{"start timeout at the Lambda timeout", with(requiredInputs(), "forwarder_start_timeout", cty.StringVal("1m")), "forwarder_start_timeout must be above 0 and below lambda_timeout_seconds"},
+		{"start timeout zero", with(requiredInputs(), "forwarder_start_timeout", cty.StringVal("0s")), "forwarder_start_timeout must be above 0"},
+		{"worker logs errors only", with(requiredInputs(), "worker_log_level", cty.StringVal("error")), "validation of var.worker_log_level fails"},
+		{"ingestion blocked alarm under 5 minutes", with(requiredInputs(), "ingestion_blocked_alarm_minutes", cty.NumberIntVal(2)), "validation of var.ingestion_blocked_alarm_minutes fails"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -472,6 +719,27 @@ func TestValidationsRejectBadInputs(t *testing.T) {
 		})
 	}
 }
+
+// badLogAlarm counts the worker's "ingestion blocked" lines wrongly.
+const badLogAlarm = `
+resource "aws_cloudwatch_log_group" "w" {}
+resource "aws_ecs_task_definition" "t" {
+  container_definitions = jsonencode([{ logConfiguration = { options = { awslogs-group = aws_cloudwatch_log_group.w.name } } }])
+}
+resource "aws_cloudwatch_log_metric_filter" "f" {
+  log_group_name = aws_cloudwatch_log_group.w.name
+  pattern        = "{ $.msg = \"ingestion blocked\" }"
+  metric_transformation {
+    namespace = "N"
+    name      = "IngestionBlocked"
+    value     = "$.count"
+  }
+}
+resource "aws_cloudwatch_metric_alarm" "a" {
+  namespace   = "N"
+  metric_name = "IngestionBlocked"
+  statistic   = "Average"
+}`
 
 // TestCheckersCatchViolations proves that each checker fails, with a
 // file:line, on a configuration that breaks its invariant.
@@ -483,7 +751,13 @@ func TestCheckersCatchViolations(t *testing.T) {
 	evaluated := func(f func(*evaluator) []finding) checker {
 		return func(t *testing.T, m *module) []finding { return f(m.evaluate(t, nil)) }
 	}
-	dynamo := evaluated(func(e *evaluator) []finding { return checkDynamoDB(e, store.PartitionKey) })
+	dynamo := evaluated(func(e *evaluator) []finding { return checkDynamoDB(e, map[string]string{"t": store.PartitionKey}) })
+	grants := evaluated(func(e *evaluator) []finding {
+		return checkTableGrants(e, map[string][]string{"t": {"dynamodb:GetItem"}, "b": {"dynamodb:PutItem"}})
+	})
+	blockedAlarm := evaluated(func(e *evaluator) []finding {
+		return checkLogAlarm(e, logAlarm{message: "ingestion blocked", value: "1"})
+	})
 	scaling := evaluated(func(e *evaluator) []finding { return checkScaling(e, backlog.MetricBacklogCount) })
 
 	cases := []struct {
@@ -691,7 +965,81 @@ resource "aws_dynamodb_table" "t" {
   server_side_encryption {
     enabled = true
   }
-}`, `inline.tf:4: aws_dynamodb_table.t hash_key is "id", but store.PartitionKey is "conversationId"`},
+}`, `inline.tf:4: aws_dynamodb_table.t hash_key is "id", but the store's key is "conversationId"`},
+		{"table the store does not use", dynamo, `
+resource "aws_dynamodb_table" "t" {
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "conversationId"
+  attribute {
+    name = "conversationId"
+    type = "S"
+  }
+  point_in_time_recovery {
+    enabled = true
+  }
+  server_side_encryption {
+    enabled = true
+  }
+}
+resource "aws_dynamodb_table" "extra" {}`, "inline.tf:16: aws_dynamodb_table.extra is not a table of activities/store"},
+		{"store table missing", dynamo, `
+resource "aws_sqs_queue" "q" {}`, `no aws_dynamodb_table.t (partition key "conversationId") in this module`},
+		{"more than the worker calls", grants, `
+resource "aws_dynamodb_table" "t" {}
+resource "aws_dynamodb_table" "b" {}
+data "aws_iam_policy_document" "p" {
+  statement {
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.t.arn]
+  }
+  statement {
+    actions   = ["dynamodb:PutItem", "dynamodb:Scan"]
+    resources = [aws_dynamodb_table.b.arn, "${aws_dynamodb_table.b.arn}/index/*"]
+  }
+}`, "inline.tf:11: policies grant [dynamodb:PutItem dynamodb:Scan] on aws_dynamodb_table.b, want exactly [dynamodb:PutItem]"},
+		{"less than the worker calls", grants, `
+resource "aws_dynamodb_table" "t" {}
+resource "aws_dynamodb_table" "b" {}
+data "aws_iam_policy_document" "p" {
+  statement {
+    actions   = ["dynamodb:GetItem"]
+    resources = [aws_dynamodb_table.t.arn]
+  }
+}`, "inline.tf:3: policies grant [] on aws_dynamodb_table.b, want exactly [dynamodb:PutItem]"},
+		{"log line nobody counts", blockedAlarm, `
+resource "aws_cloudwatch_log_group" "w" {}
+resource "aws_ecs_task_definition" "t" {
+  container_definitions = jsonencode([{ logConfiguration = { options = { awslogs-group = aws_cloudwatch_log_group.w.name } } }])
+}
+resource "aws_cloudwatch_log_metric_filter" "f" {
+  log_group_name = aws_cloudwatch_log_group.w.name
+  pattern        = "{ $.message = \"ingestion blocked\" }"
+}`, `no aws_cloudwatch_log_metric_filter with pattern { $.msg = "ingestion blocked" }`},
+		{"filter on another log group, alarm on its dimensions", blockedAlarm, `
+resource "aws_cloudwatch_log_group" "w" {}
+resource "aws_cloudwatch_log_group" "other" {}
+resource "aws_ecs_task_definition" "t" {
+  container_definitions = jsonencode([{ logConfiguration = { options = { awslogs-group = aws_cloudwatch_log_group.w.name } } }])
+}
+resource "aws_cloudwatch_log_metric_filter" "f" {
+  log_group_name = aws_cloudwatch_log_group.other.name
+  pattern        = "{ $.msg = \"ingestion blocked\" }"
+  metric_transformation {
+    namespace  = "N"
+    name       = "IngestionBlocked"
+    value      = "1"
+    dimensions = { Reason = "$.reason" }
+  }
+}
+resource "aws_cloudwatch_metric_alarm" "a" {
+  namespace     = "N"
+  metric_name   = aws_cloudwatch_log_metric_filter.f.metric_transformation[0].name
+  statistic     = "Sum"
+  alarm_actions = []
+}`, "inline.tf:17: aws_cloudwatch_metric_alarm.a reads aws_cloudwatch_log_metric_filter.f's metric without its dimensions"},
+		{"summing a field instead of counting lines", blockedAlarm, badLogAlarm, `inline.tf:9: aws_cloudwatch_log_metric_filter.f metric_transformation value is "$.count", want "1"`},
+		{"alarm averaging a log metric", blockedAlarm, badLogAlarm, `inline.tf:18: aws_cloudwatch_metric_alarm.a statistic must be "Sum"`},
+		{"alarm without actions", blockedAlarm, badLogAlarm, "inline.tf:15: aws_cloudwatch_metric_alarm.a has no alarm_actions"},
 		{"no point-in-time recovery", dynamo, `
 resource "aws_dynamodb_table" "t" {
   billing_mode = "PROVISIONED"

@@ -50,6 +50,7 @@ module "genesys_ingest" {
   worker_max_count   = var.worker_max_count
 
   dynamodb_table_name          = var.dynamodb_table_name
+  dynamodb_batch_table_name    = var.dynamodb_batch_table_name
   dynamodb_deletion_protection = var.dynamodb_deletion_protection
 
   alarm_sns_topic_arn = aws_sns_topic.alarms.arn

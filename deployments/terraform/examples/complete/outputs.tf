@@ -38,6 +38,11 @@ output "dynamodb_table_arn" {
   value       = module.genesys_ingest.dynamodb_table_arn
 }
 
+output "dynamodb_batch_table_name" {
+  description = "Batches table (audit records, `starter batches list`)."
+  value       = module.genesys_ingest.dynamodb_batch_table_name
+}
+
 output "ecs_cluster_name" {
   description = "ECS cluster of the worker."
   value       = module.genesys_ingest.ecs_cluster_name

@@ -118,8 +118,14 @@ variable "dynamodb_table_name" {
   default     = "genesys-conversations"
 }
 
+variable "dynamodb_batch_table_name" {
+  description = "Name of the batches table (one audit record per batch)."
+  type        = string
+  default     = "genesys-ingest-batches"
+}
+
 variable "dynamodb_deletion_protection" {
-  description = "Protect the conversations table against deletion."
+  description = "Protect the conversations and batches tables against deletion."
   type        = bool
   default     = true
 }

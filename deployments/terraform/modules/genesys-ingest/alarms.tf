@@ -140,6 +140,96 @@ resource "aws_cloudwatch_metric_alarm" "workflow_failures" {
   tags                = local.tags
 }
 
+# Ingestion blocked. On every failed attempt at a systemic error (Genesys
+# unavailable, throttling or refusing the client's authority, a malformed
+# response, DynamoDB unavailable, network errors) the worker logs one line
+# with msg "ingestion blocked" and the error type in "reason"; the chunk is
+# retried until fetch_retry_horizon. One filter counts all of them (the
+# alarm's metric), the other the same lines per Reason, to see the cause.
+resource "aws_cloudwatch_log_metric_filter" "ingestion_blocked" {
+  name           = "${var.name}-ingestion-blocked"
+  log_group_name = aws_cloudwatch_log_group.worker.name
+  pattern        = local.ingestion_blocked_log_pattern
+
+  metric_transformation {
+    namespace = local.backlog_metric_namespace
+    name      = local.ingestion_blocked_metric
+    value     = "1"
+    unit      = "Count"
+  }
+}
+
+resource "aws_cloudwatch_log_metric_filter" "ingestion_blocked_by_reason" {
+  name           = "${var.name}-ingestion-blocked-by-reason"
+  log_group_name = aws_cloudwatch_log_group.worker.name
+  pattern        = local.ingestion_blocked_log_pattern
+
+  metric_transformation {
+    namespace = local.backlog_metric_namespace
+    name      = local.ingestion_blocked_metric
+    value     = "1"
+    unit      = "Count"
+    dimensions = {
+      Reason = "$.reason"
+    }
+  }
+}
+
+# Fires when the line was logged in every period for
+# ingestion_blocked_alarm_minutes: a sustained outage, not a blip that the
+# retries absorb. Missing data (nothing blocked, or no worker running, which
+# temporal-backlog-stale reports) is not breaching.
+resource "aws_cloudwatch_metric_alarm" "ingestion_blocked" {
+  alarm_name          = "${var.name}-ingestion-blocked"
+  alarm_description   = "The worker has logged \"ingestion blocked\" for ${var.ingestion_blocked_alarm_minutes} minutes: Genesys or DynamoDB unavailable, throttling, or the OAuth client lost its permission. Conversations wait (up to ${var.fetch_retry_horizon}) and are ingested once the cause is fixed; see ${local.ingestion_blocked_metric} by Reason in ${local.backlog_metric_namespace} and ${aws_cloudwatch_log_group.worker.name}."
+  namespace           = local.backlog_metric_namespace
+  metric_name         = aws_cloudwatch_log_metric_filter.ingestion_blocked.metric_transformation[0].name
+  statistic           = "Sum"
+  period              = local.ingestion_blocked_period_seconds
+  evaluation_periods  = local.ingestion_blocked_evaluation_periods
+  datapoints_to_alarm = local.ingestion_blocked_evaluation_periods
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = local.tags
+}
+
+# Conversations recorded failed: after fetch_retry_horizon of systemic
+# errors, or at once for what one conversation causes (Genesys refuses it,
+# an unusable record, DynamoDB rejects the item, never in analytics within
+# ready_timeout). The worker logs msg "conversations recorded failed" with
+# the number of failed items it wrote in "recorded"; the filter sums it.
+resource "aws_cloudwatch_log_metric_filter" "conversations_recorded_failed" {
+  name           = "${var.name}-conversations-recorded-failed"
+  log_group_name = aws_cloudwatch_log_group.worker.name
+  pattern        = local.conversations_recorded_failed_log_pattern
+
+  metric_transformation {
+    namespace = local.backlog_metric_namespace
+    name      = local.conversations_recorded_failed_metric
+    value     = "$.recorded"
+    unit      = "Count"
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "conversations_recorded_failed" {
+  alarm_name          = "${var.name}-conversations-recorded-failed"
+  alarm_description   = "The worker recorded more than ${var.conversations_failed_alarm_threshold} conversations failed in 5 minutes. List them with `starter conversations list --status failed` (table ${aws_dynamodb_table.conversations.name}), fix the cause, then `starter conversations retry`."
+  namespace           = local.backlog_metric_namespace
+  metric_name         = aws_cloudwatch_log_metric_filter.conversations_recorded_failed.metric_transformation[0].name
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.conversations_failed_alarm_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = local.tags
+}
+
 # The oldest waiting Temporal task is too old, or the worker stopped
 # publishing the backlog (missing data is breaching).
 resource "aws_cloudwatch_metric_alarm" "backlog_age" {

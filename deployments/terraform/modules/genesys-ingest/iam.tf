@@ -189,22 +189,31 @@ resource "aws_iam_role_policy" "ecs_execution" {
 
 resource "aws_iam_role" "ecs_task" {
   name               = "${var.name}-worker-task"
-  description        = "genesys-ingest worker: DynamoDB writes and the backlog metric"
+  description        = "genesys-ingest worker: DynamoDB reads and writes and the backlog metric"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
   tags               = local.tags
 }
 
+# Exactly the calls activities/store makes at run time: BatchGetItem and
+# GetItem to compare with the stored item, conditional PutItem to write a
+# conversation or a failed item, PutItem of a batch's audit record. Tables
+# are created by Terraform (CreateTable/DescribeTable are for local stacks
+# only, with -create-table) and scanned only by operators' `starter` CLI.
 data "aws_iam_policy_document" "ecs_task" {
   statement {
     sid = "ConversationsTable"
     actions = [
       "dynamodb:BatchGetItem",
-      "dynamodb:DescribeTable",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
     ]
     resources = [aws_dynamodb_table.conversations.arn]
+  }
+
+  statement {
+    sid       = "BatchesTable"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.batches.arn]
   }
 
   # cloudwatch:PutMetricData supports no resource-level permission (Service

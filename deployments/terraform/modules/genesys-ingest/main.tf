@@ -56,18 +56,45 @@ locals {
   backlog_age_metric_name  = "ApproximateBacklogAge"
   workflow_failure_metric  = "WorkflowFailures"
 
+  # Log lines the worker writes (JSON, message key "msg") that the metric
+  # filters in alarms.tf count; the Go tests in deployments/ check them
+  # against the worker's code and its logger's JSON.
+  ingestion_blocked_log_pattern             = "{ $.msg = \"ingestion blocked\" }"
+  ingestion_blocked_metric                  = "IngestionBlocked"
+  conversations_recorded_failed_log_pattern = "{ $.msg = \"conversations recorded failed\" }"
+  conversations_recorded_failed_metric      = "ConversationsRecordedFailed"
+
+  # A blocked chunk logs once per attempt, and attempts are at most
+  # fetch_retry_max_interval apart (plus the attempt itself): a period of
+  # twice that, and at least 5 minutes, sees a line in every period for as
+  # long as ingestion stays blocked (1-minute periods would have gaps with
+  # the default 2m backoff, and the alarm would never fire). The minutes are
+  # rounded up to whole periods, within CloudWatch's one-day evaluation range.
+  ingestion_blocked_period_seconds     = min(86400, max(300, 60 * ceil(2 * local.fetch_retry_max_interval_seconds / 60)))
+  ingestion_blocked_evaluation_periods = max(1, min(ceil(var.ingestion_blocked_alarm_minutes * 60 / local.ingestion_blocked_period_seconds), floor(86400 / local.ingestion_blocked_period_seconds)))
+
+  # --- Go durations in seconds (the variables' validations allow only
+  # <number><ms|s|m|h> terms, e.g. 90s, 2m, 1h30m) ---------------------------
+  duration_unit_seconds            = { ms = 0.001, s = 1, m = 60, h = 3600 }
+  fetch_retry_horizon_seconds      = sum(concat([0], [for t in regexall("([0-9]+)(ms|s|m|h)", var.fetch_retry_horizon) : tonumber(t[0]) * local.duration_unit_seconds[t[1]]]))
+  fetch_retry_max_interval_seconds = sum(concat([0], [for t in regexall("([0-9]+)(ms|s|m|h)", var.fetch_retry_max_interval) : tonumber(t[0]) * local.duration_unit_seconds[t[1]]]))
+  forwarder_start_timeout_seconds  = sum(concat([0], [for t in regexall("([0-9]+)(ms|s|m|h)", var.forwarder_start_timeout) : tonumber(t[0]) * local.duration_unit_seconds[t[1]]]))
+
   # --- Forwarder Lambda environment (no secret values: ARNs only) -----------
   lambda_environment = merge(
     {
-      TEMPORAL_ADDRESS    = var.temporal_address
-      TEMPORAL_NAMESPACE  = var.temporal_namespace
-      TEMPORAL_TASK_QUEUE = var.temporal_task_queue
-      GENESYS_TASK_QUEUE  = var.genesys_task_queue
-      FETCH_BATCH_SIZE    = tostring(var.fetch_batch_size)
-      FETCH_CONCURRENCY   = tostring(var.fetch_concurrency)
-      READY_POLL_INTERVAL = var.ready_poll_interval
-      READY_TIMEOUT       = var.ready_timeout
-      LOG_LEVEL           = var.lambda_log_level
+      TEMPORAL_ADDRESS         = var.temporal_address
+      TEMPORAL_NAMESPACE       = var.temporal_namespace
+      TEMPORAL_TASK_QUEUE      = var.temporal_task_queue
+      GENESYS_TASK_QUEUE       = var.genesys_task_queue
+      FETCH_BATCH_SIZE         = tostring(var.fetch_batch_size)
+      FETCH_CONCURRENCY        = tostring(var.fetch_concurrency)
+      READY_POLL_INTERVAL      = var.ready_poll_interval
+      READY_TIMEOUT            = var.ready_timeout
+      FETCH_RETRY_HORIZON      = var.fetch_retry_horizon
+      FETCH_RETRY_MAX_INTERVAL = var.fetch_retry_max_interval
+      FORWARDER_START_TIMEOUT  = var.forwarder_start_timeout
+      LOG_LEVEL                = var.lambda_log_level
     },
     # The forwarder reads the secret itself on its first invocation.
     { for k, v in { TEMPORAL_API_KEY_SECRET_ARN = local.temporal_secret_arn } : k => v if var.temporal_auth_mode == "api_key" },
@@ -89,6 +116,7 @@ locals {
       GENESYS_REQUESTS_PER_SECOND     = tostring(var.genesys_requests_per_second)
       FETCH_MAX_CONCURRENT_ACTIVITIES = tostring(var.worker_max_concurrent_fetches)
       DYNAMODB_TABLE                  = aws_dynamodb_table.conversations.name
+      DYNAMODB_BATCH_TABLE            = aws_dynamodb_table.batches.name
       AWS_REGION                      = local.region
       WORKER_STOP_TIMEOUT             = "${var.worker_stop_timeout_seconds}s"
       LOG_FORMAT                      = "json"

@@ -53,6 +53,16 @@ output "dynamodb_table_arn" {
   value       = aws_dynamodb_table.conversations.arn
 }
 
+output "dynamodb_batch_table_name" {
+  description = "Name of the batches table (DYNAMODB_BATCH_TABLE), read with `starter batches list`."
+  value       = aws_dynamodb_table.batches.name
+}
+
+output "dynamodb_batch_table_arn" {
+  description = "ARN of the batches table."
+  value       = aws_dynamodb_table.batches.arn
+}
+
 output "ecs_cluster_name" {
   description = "Name of the ECS cluster running the worker."
   value       = aws_ecs_cluster.this.name
@@ -84,7 +94,7 @@ output "temporal_secret_arn" {
 }
 
 output "backlog_metric_namespace" {
-  description = "CloudWatch namespace of the backlog and workflow failure metrics (BACKLOG_METRIC_NAMESPACE)."
+  description = "CloudWatch namespace of the backlog metrics (BACKLOG_METRIC_NAMESPACE) and of the log metrics WorkflowFailures, IngestionBlocked and ConversationsRecordedFailed."
   value       = local.backlog_metric_namespace
 }
 

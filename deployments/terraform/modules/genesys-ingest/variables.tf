@@ -280,6 +280,39 @@ variable "ready_timeout" {
   }
 }
 
+variable "fetch_retry_horizon" {
+  description = "FETCH_RETRY_HORIZON: how long a chunk blocked by a systemic error (Genesys or DynamoDB outage, 429 storms, revoked permission) is retried before its conversations are recorded failed (Go duration, at least 1m)."
+  type        = string
+  default     = "72h"
+
+  validation {
+    condition     = can(regex("^([0-9]+(ms|s|m|h))+$", var.fetch_retry_horizon))
+    error_message = "fetch_retry_horizon must be a Go duration such as 72h or 90m."
+  }
+}
+
+variable "fetch_retry_max_interval" {
+  description = "FETCH_RETRY_MAX_INTERVAL: the longest wait between two retries of a blocked chunk, so ingestion resumes within this of a recovery (Go duration, at least 1s and at most fetch_retry_horizon). The ingestion-blocked alarm's period follows it."
+  type        = string
+  default     = "2m"
+
+  validation {
+    condition     = can(regex("^([0-9]+(ms|s|m|h))+$", var.fetch_retry_max_interval))
+    error_message = "fetch_retry_max_interval must be a Go duration such as 2m or 30s."
+  }
+}
+
+variable "forwarder_start_timeout" {
+  description = "FORWARDER_START_TIMEOUT: longest one workflow start may take in the forwarder, so an unreachable Temporal returns the batch to the queue instead of timing the Lambda out (Go duration, above 0 and below lambda_timeout_seconds)."
+  type        = string
+  default     = "10s"
+
+  validation {
+    condition     = can(regex("^([0-9]+(ms|s|m|h))+$", var.forwarder_start_timeout))
+    error_message = "forwarder_start_timeout must be a Go duration such as 10s."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the forwarder and worker log groups."
   type        = number
@@ -449,14 +482,29 @@ variable "dynamodb_table_name" {
   }
 }
 
+variable "dynamodb_batch_table_name" {
+  description = "DYNAMODB_BATCH_TABLE: name of the batches table, one audit record per batch (partition key batchId, type S)."
+  type        = string
+  default     = "genesys-ingest-batches"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.dynamodb_batch_table_name))
+    error_message = "dynamodb_batch_table_name must be 3 to 255 characters of letters, digits, '_', '-' and '.'."
+  }
+  validation {
+    condition     = var.dynamodb_batch_table_name != var.dynamodb_table_name
+    error_message = "dynamodb_batch_table_name must differ from dynamodb_table_name: batch records have their own table."
+  }
+}
+
 variable "dynamodb_deletion_protection" {
-  description = "Protects the conversations table against deletion (turn off before `terraform destroy`)."
+  description = "Protects the conversations and batches tables against deletion (turn off before `terraform destroy`)."
   type        = bool
   default     = true
 }
 
 variable "dynamodb_kms_key_arn" {
-  description = "Customer managed KMS key for the table. Null uses the AWS managed key aws/dynamodb (encryption stays on)."
+  description = "Customer managed KMS key for the conversations and batches tables. Null uses the AWS managed key aws/dynamodb (encryption stays on)."
   type        = string
   default     = null
 
@@ -523,13 +571,13 @@ variable "worker_memory" {
 }
 
 variable "worker_log_level" {
-  description = "LOG_LEVEL of the worker (its LOG_FORMAT is always json: the workflow failure metric filter parses it)."
+  description = "LOG_LEVEL of the worker: debug, info or warn. Its LOG_FORMAT is always json, which the log metric filters parse; the lines they count are warnings (\"ingestion blocked\", \"conversations recorded failed\") and errors (\"workflow failed\"), so error is refused: it would silence two alarms."
   type        = string
   default     = "info"
 
   validation {
-    condition     = contains(["debug", "info", "warn", "error"], var.worker_log_level)
-    error_message = "worker_log_level must be one of debug, info, warn, error."
+    condition     = contains(["debug", "info", "warn"], var.worker_log_level)
+    error_message = "worker_log_level must be one of debug, info, warn (error would hide the warnings the ingestion-blocked and conversations-recorded-failed alarms count)."
   }
 }
 
@@ -606,7 +654,7 @@ variable "worker_cpu_target_percent" {
 }
 
 variable "backlog_metric_namespace" {
-  description = "CloudWatch namespace of the worker's backlog metric (BACKLOG_METRIC_NAMESPACE) and of the workflow failure metric. Null uses GenesysIngest/<name>."
+  description = "CloudWatch namespace of the worker's backlog metric (BACKLOG_METRIC_NAMESPACE) and of the log metrics (workflow failures, ingestion blocked, conversations recorded failed). Null uses GenesysIngest/<name>."
   type        = string
   default     = null
 
@@ -672,5 +720,27 @@ variable "backlog_age_alarm_seconds" {
   validation {
     condition     = var.backlog_age_alarm_seconds >= 60
     error_message = "backlog_age_alarm_seconds must be at least 60."
+  }
+}
+
+variable "ingestion_blocked_alarm_minutes" {
+  description = "Alarm when the worker has logged \"ingestion blocked\" (a systemic error: Genesys or DynamoDB unavailable, 429 storms, lost permission) in every alarm period for this many minutes. The period is 5 minutes, or twice fetch_retry_max_interval when that is longer, so a single blocked chunk retrying at its longest backoff still logs in every period."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.ingestion_blocked_alarm_minutes >= 5 && var.ingestion_blocked_alarm_minutes <= 1440 && floor(var.ingestion_blocked_alarm_minutes) == var.ingestion_blocked_alarm_minutes
+    error_message = "ingestion_blocked_alarm_minutes must be a whole number of minutes between 5 and 1440."
+  }
+}
+
+variable "conversations_failed_alarm_threshold" {
+  description = "Alarm when the worker records more than this many conversations failed within 5 minutes (sum of the recorded field of its \"conversations recorded failed\" log lines)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.conversations_failed_alarm_threshold >= 0
+    error_message = "conversations_failed_alarm_threshold must not be negative."
   }
 }
