@@ -3,13 +3,9 @@ package store
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -124,27 +120,11 @@ func (t *Table) putFailure(ctx context.Context, f Failure, stored map[string]typ
 		FailedAt:       now,
 		UpdatedAt:      now,
 	}
-	av, err := attributevalue.MarshalMap(item)
+	written, err := t.putIfUnchanged(ctx, item, versionOf(stored))
 	if err != nil {
-		return false, fmt.Errorf("record failure of %s: marshal: %w", f.ConversationID, err)
-	}
-	expr, names, values := unchangedCondition(versionOf(stored))
-	_, err = t.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(t.name),
-		Item:                      av,
-		ConditionExpression:       aws.String(expr),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	})
-	var lost *types.ConditionalCheckFailedException
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.As(err, &lost):
-		return false, nil
-	default:
 		return false, fmt.Errorf("record failure of %s: %w", f.ConversationID, err)
 	}
+	return written, nil
 }
 
 func eventTime(t time.Time) string {

@@ -218,24 +218,12 @@ func shouldReplace(r Record, stored *storedVersion) bool {
 func (t *Table) write(ctx context.Context, r Record, seen *storedVersion) (Outcome, error) {
 	for attempt := 1; ; attempt++ {
 		r.UpdatedAt = t.now().UTC().Format(TimeFormat)
-		item, err := attributevalue.MarshalMap(r)
-		if err != nil {
-			return 0, fmt.Errorf("upsert conversation %s: marshal: %w", r.ConversationID, err)
-		}
-		expr, names, values := unchangedCondition(seen)
-		_, err = t.api.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:                 aws.String(t.name),
-			Item:                      item,
-			ConditionExpression:       aws.String(expr),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: values,
-		})
-		var lost *types.ConditionalCheckFailedException
+		written, err := t.putIfUnchanged(ctx, r, seen)
 		switch {
-		case err == nil:
-			return Written, nil
-		case !errors.As(err, &lost):
+		case err != nil:
 			return 0, fmt.Errorf("upsert conversation %s: %w", r.ConversationID, err)
+		case written:
+			return Written, nil
 		case attempt == writeAttempts:
 			return 0, fmt.Errorf("upsert conversation %s: the stored item changed before each of %d writes", r.ConversationID, attempt)
 		}
@@ -246,6 +234,33 @@ func (t *Table) write(ctx context.Context, r Record, seen *storedVersion) (Outco
 		if seen = versionOf(stored); !shouldReplace(r, seen) {
 			return Unchanged, nil
 		}
+	}
+}
+
+// putIfUnchanged puts item (a Record or a failedItem) while the stored
+// item is still seen (nil: while there is none); false when another write
+// came first.
+func (t *Table) putIfUnchanged(ctx context.Context, item any, seen *storedVersion) (bool, error) {
+	av, err := attributevalue.MarshalMap(item)
+	if err != nil {
+		return false, fmt.Errorf("marshal: %w", err)
+	}
+	expr, names, values := unchangedCondition(seen)
+	_, err = t.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(t.name),
+		Item:                      av,
+		ConditionExpression:       aws.String(expr),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	var lost *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &lost):
+		return false, nil
+	default:
+		return false, err
 	}
 }
 
