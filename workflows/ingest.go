@@ -86,8 +86,8 @@ type ingestion struct {
 
 // submitted is an open submission: sent, no report yet.
 type submitted struct {
-	refs  []ConversationRef
-	final bool
+	refs            []ConversationRef
+	storeIncomplete bool
 }
 
 func newIngestion(ctx workflow.Context, in IngestInput) (*ingestion, error) {
@@ -164,7 +164,7 @@ func (w *ingestion) run(ctx workflow.Context) (Summary, error) {
 		}
 	})
 	for {
-		for len(w.open) < maxOpenSubmissions && len(w.due) > 0 && !w.shouldContinueAsNew(ctx) {
+		for len(w.open) < maxOpenSubmissions && len(w.due) > 0 && !shouldContinueAsNew(ctx) {
 			if err := w.submitNext(ctx); err != nil {
 				return Summary{}, err
 			}
@@ -186,7 +186,7 @@ func (w *ingestion) run(ctx workflow.Context) (Summary, error) {
 		if len(w.waiting) == 0 {
 			break
 		}
-		if w.shouldContinueAsNew(ctx) {
+		if shouldContinueAsNew(ctx) {
 			return Summary{}, w.continueAsNew(ctx)
 		}
 		if err := w.waitForNextPoll(ctx); err != nil {
@@ -212,7 +212,7 @@ func (w *ingestion) submitNext(ctx workflow.Context) error {
 		return nil
 	}
 	w.seq++
-	o := &submitted{refs: refs, final: !workflow.Now(ctx).Before(w.deadline)}
+	o := &submitted{refs: refs, storeIncomplete: !workflow.Now(ctx).Before(w.deadline)}
 	w.open[w.seq] = o
 	w.summary.Submissions++
 	return w.send(ctx, w.seq, o, false)
@@ -223,11 +223,11 @@ func (w *ingestion) submitNext(ctx workflow.Context) error {
 // submission. A scheduler that is not running is started, with the
 // submission, as a child that outlives this workflow.
 func (w *ingestion) send(ctx workflow.Context, seq int, o *submitted, ping bool) error {
-	full := FetchSubmission{Requester: w.workflowID, Seq: seq, StoreIncomplete: o.final, Options: w.opts}
+	full := FetchSubmission{Requester: w.workflowID, Seq: seq, StoreIncomplete: o.storeIncomplete, Options: w.opts}
 	full.OrgID, full.Conversations = compactRefs(o.refs)
 	sub := full
 	if ping {
-		sub = FetchSubmission{Requester: w.workflowID, Seq: seq, StoreIncomplete: o.final, Options: w.opts, Ping: true}
+		sub = FetchSubmission{Requester: w.workflowID, Seq: seq, StoreIncomplete: o.storeIncomplete, Options: w.opts, Ping: true}
 	}
 	var err error
 	for range schedulerStartAttempts {
@@ -308,7 +308,7 @@ func (w *ingestion) takeReport(r FetchReport, now time.Time) {
 		if !ok {
 			continue // not ours; never trust blindly
 		}
-		if o.final {
+		if o.storeIncomplete {
 			w.failConversation(ref, Failure{ConversationID: id,
 				Reason: fmt.Sprintf("not found in Genesys analytics within READY_TIMEOUT (%s)", w.opts.ReadyTimeout)})
 			continue
@@ -441,7 +441,9 @@ func nextPoll(now, deadline time.Time, interval time.Duration, poll int) time.Ti
 	return at
 }
 
-func (w *ingestion) shouldContinueAsNew(ctx workflow.Context) bool {
+// shouldContinueAsNew: both workflows hand over to a fresh run when the
+// server suggests it or the history passes continueAsNewAfterEvents.
+func shouldContinueAsNew(ctx workflow.Context) bool {
 	info := workflow.GetInfo(ctx)
 	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= continueAsNewAfterEvents
 }

@@ -109,16 +109,16 @@ func FetchScheduler(ctx workflow.Context, in SchedulerInput) error {
 }
 
 type fetchKey struct {
-	id    string
-	final bool
+	id              string
+	storeIncomplete bool
 }
 
 // fetchEntry is one conversation queued or being fetched, and every open
 // submission that waits for it; the first one submitted it first.
 type fetchEntry struct {
-	ref     ConversationRef
-	final   bool
-	waiters []*openSubmission
+	ref             ConversationRef
+	storeIncomplete bool
+	waiters         []*openSubmission
 }
 
 type openSubmission struct {
@@ -132,13 +132,13 @@ type scheduler struct {
 	logger log.Logger
 	stats  SchedulerStats
 
-	queue      []*fetchEntry   // not dispatched, in order
-	finalQueue []*fetchEntry   // storeIncomplete ones: their batches' deadlines passed
-	retries    [][]*fetchEntry // halves of chunks Genesys refused with a 400
-	entries    map[fetchKey]*fetchEntry
-	open       map[SubmissionKey]*openSubmission
-	openOrder  []*openSubmission
-	waitlist   []SubmissionKey
+	queue         []*fetchEntry   // not dispatched, in order
+	deadlineQueue []*fetchEntry   // storeIncomplete ones: their batches' deadlines passed
+	retries       [][]*fetchEntry // halves of chunks Genesys refused with a 400
+	entries       map[fetchKey]*fetchEntry
+	open          map[SubmissionKey]*openSubmission
+	openOrder     []*openSubmission
+	waitlist      []SubmissionKey
 	// invited were waitlisted and asked to submit again; a handful at most.
 	invited []SubmissionKey
 	// stored holds conversations stored complete during this run, so a late
@@ -187,7 +187,7 @@ func (s *scheduler) run(ctx workflow.Context) error {
 		s.accept(ctx, sub)
 	})
 	for {
-		draining := s.shouldContinueAsNew(ctx)
+		draining := shouldContinueAsNew(ctx)
 		if !draining {
 			s.dispatch(ctx)
 			s.inviteWaitlisted(ctx)
@@ -244,7 +244,7 @@ func (s *scheduler) idle() bool {
 }
 
 func (s *scheduler) queued() int {
-	n := len(s.queue) + len(s.finalQueue)
+	n := len(s.queue) + len(s.deadlineQueue)
 	for _, c := range s.retries {
 		n += len(c)
 	}
@@ -298,10 +298,10 @@ func (s *scheduler) accept(ctx workflow.Context, sub FetchSubmission) {
 			o.report.Unchanged++
 			continue
 		}
-		k := fetchKey{id: ref.ID, final: sub.StoreIncomplete}
+		k := fetchKey{id: ref.ID, storeIncomplete: sub.StoreIncomplete}
 		e := s.entries[k]
 		if e == nil {
-			e = &fetchEntry{ref: withOrg(ConversationRef{ID: ref.ID, OrgID: ref.OrgID}, sub.OrgID), final: sub.StoreIncomplete}
+			e = &fetchEntry{ref: withOrg(ConversationRef{ID: ref.ID, OrgID: ref.OrgID}, sub.OrgID), storeIncomplete: sub.StoreIncomplete}
 			s.entries[k] = e
 			s.enqueue(e)
 		} else {
@@ -319,8 +319,8 @@ func (s *scheduler) accept(ctx workflow.Context, sub FetchSubmission) {
 }
 
 func (s *scheduler) enqueue(e *fetchEntry) {
-	if e.final {
-		s.finalQueue = append(s.finalQueue, e)
+	if e.storeIncomplete {
+		s.deadlineQueue = append(s.deadlineQueue, e)
 	} else {
 		s.queue = append(s.queue, e)
 	}
@@ -330,7 +330,7 @@ func (s *scheduler) enqueue(e *fetchEntry) {
 // or no chunk is worth sending yet.
 func (s *scheduler) dispatch(ctx workflow.Context) {
 	for s.inFlight < s.opts.FetchConcurrency {
-		chunk, final := s.nextChunk()
+		chunk, storeIncomplete := s.nextChunk()
 		if len(chunk) == 0 {
 			return
 		}
@@ -342,7 +342,7 @@ func (s *scheduler) dispatch(ctx workflow.Context) {
 		s.inFlight++
 		s.stats.Chunks++
 		actx := workflow.WithActivityOptions(ctx, s.fetchActivityOptions(ctx, len(refs)))
-		future := workflow.ExecuteActivity(actx, FetchActivityName, FetchRequest{OrgID: org, Conversations: refs, StoreIncomplete: final})
+		future := workflow.ExecuteActivity(actx, FetchActivityName, FetchRequest{OrgID: org, Conversations: refs, StoreIncomplete: storeIncomplete})
 		s.selector.AddFuture(future, func(f workflow.Future) {
 			s.inFlight--
 			var res FetchResult
@@ -361,11 +361,11 @@ func (s *scheduler) nextChunk() ([]*fetchEntry, bool) {
 	case len(s.retries) > 0:
 		c := s.retries[0]
 		s.retries = s.retries[1:]
-		return c, c[0].final
-	case len(s.finalQueue) > 0:
-		n := min(size, len(s.finalQueue))
-		c := s.finalQueue[:n:n]
-		s.finalQueue = s.finalQueue[n:]
+		return c, c[0].storeIncomplete
+	case len(s.deadlineQueue) > 0:
+		n := min(size, len(s.deadlineQueue))
+		c := s.deadlineQueue[:n:n]
+		s.deadlineQueue = s.deadlineQueue[n:]
 		return c, true
 	case len(s.queue) >= size || len(s.queue) > 0 && s.inFlight <= partialChunkInFlight:
 		n := min(size, len(s.queue))
@@ -440,8 +440,8 @@ const (
 // first submitter is credited with storing it; for the others it was
 // already being stored.
 func (s *scheduler) settle(ctx workflow.Context, e *fetchEntry, o fetchOutcome, reason string) {
-	delete(s.entries, fetchKey{id: e.ref.ID, final: e.final})
-	if o == outcomeComplete || o == outcomeUnchanged && !e.final {
+	delete(s.entries, fetchKey{id: e.ref.ID, storeIncomplete: e.storeIncomplete})
+	if o == outcomeComplete || o == outcomeUnchanged && !e.storeIncomplete {
 		s.stored[e.ref.ID] = true
 	}
 	for i, sub := range e.waiters {
@@ -502,11 +502,6 @@ func (s *scheduler) signal(ctx workflow.Context, workflowID, name string, arg an
 	})
 }
 
-func (s *scheduler) shouldContinueAsNew(ctx workflow.Context) bool {
-	info := workflow.GetInfo(ctx)
-	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= continueAsNewAfterEvents
-}
-
 // continueAsNew hands the queue and the open submissions to a fresh run.
 // Nothing is in flight: the loop stopped dispatching and waited first.
 func (s *scheduler) continueAsNew(ctx workflow.Context) error {
@@ -516,12 +511,12 @@ func (s *scheduler) continueAsNew(ctx workflow.Context) error {
 		index[o] = i
 		c.Open = append(c.Open, CarriedSubmission{Key: o.key, Pending: o.pending, Report: o.report})
 	}
-	queued := slices.Concat(slices.Concat(s.retries...), s.finalQueue, s.queue)
+	queued := slices.Concat(slices.Concat(s.retries...), s.deadlineQueue, s.queue)
 	if len(queued) > 0 {
 		c.OrgID = queued[0].ref.OrgID
 	}
 	for _, e := range queued {
-		f := CarriedFetch{ID: e.ref.ID, Final: e.final}
+		f := CarriedFetch{ID: e.ref.ID, StoreIncomplete: e.storeIncomplete}
 		if e.ref.OrgID != c.OrgID {
 			f.OrgID = e.ref.OrgID
 		}
@@ -545,13 +540,13 @@ func (s *scheduler) restore(c SchedulerCarry) {
 	}
 	s.openOrder = open
 	for _, f := range c.Queue {
-		e := &fetchEntry{ref: withOrg(ConversationRef{ID: f.ID, OrgID: f.OrgID}, c.OrgID), final: f.Final}
+		e := &fetchEntry{ref: withOrg(ConversationRef{ID: f.ID, OrgID: f.OrgID}, c.OrgID), storeIncomplete: f.StoreIncomplete}
 		for _, w := range f.Waiters {
 			if w >= 0 && w < len(open) {
 				e.waiters = append(e.waiters, open[w])
 			}
 		}
-		s.entries[fetchKey{id: f.ID, final: f.Final}] = e
+		s.entries[fetchKey{id: f.ID, storeIncomplete: f.StoreIncomplete}] = e
 		s.enqueue(e)
 	}
 }

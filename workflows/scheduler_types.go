@@ -1,0 +1,145 @@
+package workflows
+
+// Types of FetchScheduler: the fetch activity's request and result, the
+// submission protocol with the batches, and the scheduler's carried state.
+
+// FetchRequest is the fetch activity's input: one chunk, one Genesys request.
+type FetchRequest struct {
+	// OrgID is the org of every conversation that names none.
+	OrgID         string            `json:"org,omitempty"`
+	Conversations []ConversationRef `json:"conversations"`
+	// StoreIncomplete stores conversations that have no conversationEnd yet,
+	// with status incomplete; set once the readiness deadline has passed.
+	StoreIncomplete bool `json:"storeIncomplete,omitempty"`
+}
+
+// FetchResult is deliberately compact: every conversation of the request
+// that it does not name was stored complete.
+type FetchResult struct {
+	StoredComplete   int `json:"complete,omitempty"`
+	StoredIncomplete int `json:"incomplete,omitempty"`
+	Unchanged        int `json:"unchanged,omitempty"`
+	// IncompleteIDs and UnchangedIDs name the conversations counted in
+	// StoredIncomplete and Unchanged, so the scheduler can tell each
+	// submitting batch what happened to its own.
+	IncompleteIDs []string `json:"incompleteIds,omitempty"`
+	UnchangedIDs  []string `json:"unchangedIds,omitempty"`
+	// NotReady lists ids that were absent or had no conversationEnd (and were
+	// not stored because StoreIncomplete was false, or were absent).
+	NotReady []string  `json:"notReady,omitempty"`
+	Failed   []Failure `json:"failed,omitempty"`
+	// Requests is the number of Genesys API requests made, retries included.
+	Requests int `json:"requests"`
+}
+
+// FetchSubmission hands conversations from a batch to the scheduler.
+type FetchSubmission struct {
+	// Requester is the batch's workflow id; the FetchReport goes there.
+	Requester string `json:"requester"`
+	// Seq numbers the batch's submissions; a repeated (Requester, Seq) is
+	// ignored, so the batch can always send a submission again.
+	Seq int `json:"seq"`
+	// OrgID is the org of every conversation that names none.
+	OrgID         string            `json:"org,omitempty"`
+	Conversations []ConversationRef `json:"conversations"`
+	// StoreIncomplete: the batch's readiness deadline has passed.
+	StoreIncomplete bool `json:"storeIncomplete,omitempty"`
+	// Options of the batch; the scheduler follows the latest submission's
+	// FetchBatchSize and FetchConcurrency.
+	Options Options `json:"options"`
+	// Ping carries no conversations: the batch has had no report for a
+	// while and asks to be told (ResubmitSignal) if the scheduler does not
+	// know the submission.
+	Ping bool `json:"ping,omitempty"`
+}
+
+// FetchReport tells a batch what happened to one of its submissions. Every
+// conversation of the submission is counted exactly once.
+type FetchReport struct {
+	Seq              int `json:"seq"`
+	StoredComplete   int `json:"complete,omitempty"`
+	StoredIncomplete int `json:"incomplete,omitempty"`
+	// Unchanged were already stored, by this batch or another one.
+	Unchanged int       `json:"unchanged,omitempty"`
+	NotReady  []string  `json:"notReady,omitempty"`
+	Failed    []Failure `json:"failed,omitempty"`
+}
+
+// ResubmitRequest asks a batch to send submission Seq again.
+type ResubmitRequest struct {
+	Seq int `json:"seq"`
+}
+
+// SubmissionKey identifies a submission.
+type SubmissionKey struct {
+	Requester string `json:"r"`
+	Seq       int    `json:"s"`
+}
+
+// SchedulerInput starts FetchScheduler.
+type SchedulerInput struct {
+	Options Options `json:"options"`
+	// First is the submission of the batch that found no scheduler running.
+	First *FetchSubmission `json:"first,omitempty"`
+	// Carry is set only by continue-as-new.
+	Carry *SchedulerCarry `json:"carry,omitempty"`
+}
+
+// SchedulerCarry is the scheduler's state across continue-as-new. Nothing is
+// in flight when it is taken.
+type SchedulerCarry struct {
+	// OrgID is the org of every queued conversation that names none.
+	OrgID string `json:"org,omitempty"`
+	// Open submissions in arrival order.
+	Open []CarriedSubmission `json:"open,omitempty"`
+	// Queue holds the conversations not fetched yet, in order.
+	Queue    []CarriedFetch  `json:"queue,omitempty"`
+	Waitlist []SubmissionKey `json:"waitlist,omitempty"`
+	Invited  []SubmissionKey `json:"invited,omitempty"`
+	Stats    SchedulerStats  `json:"stats"`
+}
+
+// CarriedSubmission is an open submission: Pending conversations to go and
+// the report so far.
+type CarriedSubmission struct {
+	Key     SubmissionKey `json:"key"`
+	Pending int           `json:"pending"`
+	Report  FetchReport   `json:"report"`
+}
+
+// CarriedFetch is one queued conversation. Waiters index Open; the first one
+// submitted it first.
+type CarriedFetch struct {
+	ID    string `json:"id"`
+	OrgID string `json:"org,omitempty"`
+	// StoreIncomplete: queued for a batch whose readiness deadline passed.
+	// The JSON name predates the field's and is kept for carried state.
+	StoreIncomplete bool  `json:"final,omitempty"`
+	Waiters         []int `json:"w"`
+}
+
+// SchedulerStats are the scheduler's running totals.
+type SchedulerStats struct {
+	Submissions int `json:"submissions"`
+	// Conversations counts the conversations submitted.
+	Conversations int `json:"conversations"`
+	// Coalesced conversations were already queued or being fetched for
+	// another submission, or stored during this run: no request of their own.
+	Coalesced int `json:"coalesced"`
+	// Waitlisted counts submissions that had to wait for room.
+	Waitlisted int `json:"waitlisted"`
+	Chunks     int `json:"chunks"`
+	// GenesysRequests counts requests, retries included.
+	GenesysRequests int `json:"genesysRequests"`
+	Runs            int `json:"runs"`
+}
+
+// SchedulerProgress is what the scheduler's progress query returns.
+type SchedulerProgress struct {
+	Stats      SchedulerStats `json:"stats"`
+	Queued     int            `json:"queued"`
+	InFlight   int            `json:"inFlight"`
+	Open       int            `json:"open"`
+	Waitlisted int            `json:"waitlisted"`
+	Options    Options        `json:"options"`
+}
