@@ -2,9 +2,11 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -206,7 +208,7 @@ func (s *ingestSuite) TestKeepsAtMostFetchConcurrencyChunksInFlight() {
 		})
 	summary := s.run(IngestInput{Conversations: refs(40), Options: Options{FetchBatchSize: 1, FetchConcurrency: 3}})
 	s.Equal(40, summary.StoredComplete)
-	s.LessOrEqual(peak, 3)
+	s.Equal(3, peak, "exactly FetchConcurrency at once: neither more, nor serially")
 }
 
 func (s *ingestSuite) TestHonoursRetryAfterOn429() {
@@ -397,6 +399,7 @@ func (s *ingestSuite) TestProgressQuery() {
 	f := s.fake()
 	all := refs(2)
 	f.readyAt[all[0].ID] = s.env.Now().Add(time.Hour)
+	queried := false
 	s.env.RegisterDelayedCallback(func() {
 		v, err := s.env.QueryWorkflow(ProgressQuery)
 		s.Require().NoError(err)
@@ -405,19 +408,41 @@ func (s *ingestSuite) TestProgressQuery() {
 		s.Equal(1, p.Summary.StoredComplete)
 		s.Equal(1, p.Waiting)
 		s.Equal(1, p.Pending)
+		queried = true
 	}, 30*time.Second)
 	s.run(IngestInput{Conversations: all})
+	s.True(queried, "the query ran while the workflow waited")
 }
 
 func TestTenThousandConversationsStayInsideTemporalLimits(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := newEnv(&s)
-	var calls int
+	var calls, largestRequest int
 	env.RegisterActivityWithOptions(func(_ context.Context, req FetchRequest) (FetchResult, error) {
 		calls++
+		b, err := json.Marshal(req)
+		require.NoError(t, err)
+		largestRequest = max(largestRequest, len(b))
 		return FetchResult{StoredComplete: len(req.Conversations), Requests: 1}, nil
 	}, activity.RegisterOptions{Name: FetchActivityName})
-	env.ExecuteWorkflow(IngestConversations, IngestInput{Conversations: refs(10000)})
+	var largestSubmission int
+	in := IngestInput{Conversations: refs(10000)}
+	for i := range in.Conversations { // the worst case the forwarder sends: every field set
+		in.Conversations[i].OrgID = "7c1f2a0e-5b0d-4d6e-9a55-3f3f2e9c1a01"
+		in.Conversations[i].EventTime = 1764500000000
+	}
+	input, err := json.Marshal(in)
+	require.NoError(t, err)
+	assert.Less(t, len(input), 2<<20, "the start input is inside Temporal's 2 MB payload limit")
+	for chunk := range slices.Chunk(in.Conversations, maxSubmission) {
+		sub := FetchSubmission{Requester: "genesys-ingest-" + strings.Repeat("f", 64), Seq: 1}
+		sub.OrgID, sub.Conversations = compactRefs(chunk)
+		b, err := json.Marshal(sub)
+		require.NoError(t, err)
+		largestSubmission = max(largestSubmission, len(b))
+	}
+	assert.Less(t, largestSubmission, 128<<10, "a submission signal stays small")
+	env.ExecuteWorkflow(IngestConversations, in)
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 	var summary Summary
@@ -425,6 +450,7 @@ func TestTenThousandConversationsStayInsideTemporalLimits(t *testing.T) {
 	assert.Equal(t, 10000, summary.StoredComplete)
 	assert.Equal(t, 100, calls, "every request full")
 	assert.Equal(t, 10000/maxSubmission, summary.Submissions)
+	assert.Less(t, largestRequest, 8<<10, "a fetch request names ids only, the org once")
 }
 
 func TestNextPollGrowsAndStopsAtTheDeadline(t *testing.T) {
