@@ -322,7 +322,7 @@ func TestFetchRetriesLastUntilTheHorizon(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	var got workflow.ActivityOptions
 	env.ExecuteWorkflow(func(ctx workflow.Context) error {
-		sch := &scheduler{opts: Options{FetchRetryHorizon: 5 * time.Hour, FetchRetryMaxInterval: 30 * time.Second}.withDefaults()}
+		sch := &scheduler{core: newFetchCore(Options{FetchRetryHorizon: 5 * time.Hour, FetchRetryMaxInterval: 30 * time.Second}.withDefaults(), nil)}
 		got = sch.fetchActivityOptions(ctx, 100)
 		return nil
 	})

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/worker"
@@ -24,4 +25,20 @@ func TestReplayRecordedHistories(t *testing.T) {
 			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(nil, file))
 		})
 	}
+}
+
+// TestReplayCatchesAChangedCommandSequence: the same history replayed by a
+// scheduler that issues one command more before its first one must fail,
+// or the replay test above could not catch a reordering either.
+func TestReplayCatchesAChangedCommandSequence(t *testing.T) {
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflowWithOptions(func(ctx workflow.Context, in SchedulerInput) error {
+		if err := workflow.Sleep(ctx, time.Millisecond); err != nil {
+			return err
+		}
+		return FetchScheduler(ctx, in)
+	}, workflow.RegisterOptions{Name: FetchSchedulerWorkflowName})
+	err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/scheduler-history.json")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "TMPRL1100", "the SDK's nondeterminism error")
 }

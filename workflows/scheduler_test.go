@@ -318,13 +318,14 @@ func twoBatches(ctx workflow.Context, a, b []ConversationRef) ([]Summary, error)
 }
 
 func TestPartialChunkRule(t *testing.T) {
-	s := &scheduler{opts: Options{FetchBatchSize: 100}}
-	s.queue = make([]*fetchEntry, 30)
-	s.inFlight = 2
-	c, _ := s.nextChunk()
-	assert.Empty(t, c, "two in flight: wait for more")
-	s.inFlight = partialChunkInFlight
-	c, _ = s.nextChunk()
-	assert.Len(t, c, 30)
-	assert.Empty(t, s.queue)
+	c := newFetchCore(Options{FetchBatchSize: 100}.withDefaults(), nil)
+	c.queue = make([]*fetchEntry, 30)
+	c.inFlight = 2
+	_, ok := c.nextChunk()
+	assert.False(t, ok, "two in flight: wait for more")
+	c.inFlight = partialChunkInFlight
+	ch, ok := c.nextChunk()
+	require.True(t, ok)
+	assert.Len(t, ch.entries, 30)
+	assert.Empty(t, c.queue)
 }
