@@ -1,4 +1,4 @@
-package intake_test
+package intake
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/genesys-ingest/genesys-ingest/internal/fixtures"
-	"github.com/genesys-ingest/genesys-ingest/starter/intake"
 )
 
 // fixtureConversationID is the conversation id of events/customer-end.json.
@@ -55,13 +54,53 @@ func sqsBatch(b *testing.B, n int) []byte {
 	return payload
 }
 
-// BenchmarkParseSQSBatch10000 parses the largest SQS batch an event source
-// mapping delivers and derives its workflow id: the forwarder's CPU work per
-// invocation.
+// lambdaPayloadLimit is the largest invocation payload Lambda accepts, and
+// so the largest SQS batch an event source mapping hands the forwarder.
+const lambdaPayloadLimit = 6 << 20
+
+// sqsBatchUpTo builds the largest sqsBatch that fits in limit bytes, and
+// returns it with its number of records. Every record of sqsBatch has the
+// same size, so the size grows linearly with the number of records.
+func sqsBatchUpTo(b *testing.B, limit int) ([]byte, int) {
+	b.Helper()
+	one, two := len(sqsBatch(b, 1)), len(sqsBatch(b, 2))
+	per := two - one
+	n := (limit - (one - per)) / per
+	payload := sqsBatch(b, n)
+	if len(payload) > limit || len(payload)+per <= limit {
+		b.Fatalf("%d records make %d bytes; want the most records within %d bytes", n, len(payload), limit)
+	}
+	return payload, n
+}
+
+// BenchmarkParseSQSBatch10000 parses a 10,000-record SQS batch, the most
+// records an event source mapping puts in one batch, and derives its
+// workflow id. At 15.6 MB it is larger than Lambda accepts: see
+// BenchmarkParseSQSBatch6MB for the largest real delivery.
 func BenchmarkParseSQSBatch10000(b *testing.B) {
 	const n = 10_000
-	payload := sqsBatch(b, n)
-	d, err := intake.Parse(payload)
+	benchmarkParse(b, Parse, sqsBatch(b, n), n)
+}
+
+// BenchmarkParseSQSBatch6MB parses the largest SQS batch Lambda can deliver,
+// 6 MB of records (4,022 of these events), and derives its workflow id: the
+// forwarder's CPU work per invocation at its worst.
+func BenchmarkParseSQSBatch6MB(b *testing.B) {
+	payload, n := sqsBatchUpTo(b, lambdaPayloadLimit)
+	benchmarkParse(b, Parse, payload, n)
+}
+
+// BenchmarkParseSQSBatch6MBEncodingJSON is BenchmarkParseSQSBatch6MB with
+// encoding/json alone (referenceParse), for comparison.
+func BenchmarkParseSQSBatch6MBEncodingJSON(b *testing.B) {
+	payload, n := sqsBatchUpTo(b, lambdaPayloadLimit)
+	benchmarkParse(b, referenceParse, payload, n)
+}
+
+// benchmarkParse times parse and WorkflowID on payload, an SQS batch of n
+// good records about different conversations.
+func benchmarkParse(b *testing.B, parse func([]byte) (*Delivery, error), payload []byte, n int) {
+	d, err := parse(payload)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -71,7 +110,7 @@ func BenchmarkParseSQSBatch10000(b *testing.B) {
 	b.SetBytes(int64(len(payload)))
 	b.ReportAllocs()
 	for b.Loop() {
-		d, err := intake.Parse(payload)
+		d, err := parse(payload)
 		if err != nil {
 			b.Fatal(err)
 		}

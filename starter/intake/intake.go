@@ -16,8 +16,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	gojson "github.com/goccy/go-json"
 
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
@@ -73,143 +73,59 @@ type Delivery struct {
 // Parse reads one delivery. It returns an error only when the payload as a
 // whole is unusable; bad records are listed in Rejected.
 //
-// A delivery can hold 10,000 SQS records, each an event escaped into a JSON
-// string, so Parse reads it in one validating pass (see scanner), handling
-// each record as soon as it is read, instead of json.Valid, a reflective
-// decode of the Records wrapper and another of every body. The rules stay
-// encoding/json's: where the pass meets something encoding/json settles its
-// own way, encoding/json reads the delivery (parseStd).
+// A delivery can hold 6 MB of SQS records, each an event escaped into a JSON
+// string. Parse reads them with goccy/go-json, which decodes as encoding/json
+// does in about a quarter of its time; encoding/json decodes again wherever
+// goccy/go-json fails (see unmarshal), so the rules and errors stay
+// encoding/json's.
 func Parse(payload []byte) (*Delivery, error) {
 	trimmed := bytes.TrimSpace(payload)
-	sc := &scanner{data: trimmed}
-	d := &Delivery{}
-	top := wrapper{d: d}
-	var events [][]byte // the events of an array delivery
-	var valid bool
-	switch sc.next() {
-	case '[':
-		valid = sc.array(func() bool {
-			start := sc.pos
-			ok := sc.value()
-			events = append(events, trimmed[start:sc.pos])
-			return ok
-		})
-	case '{':
-		valid = sc.object(func(key []byte) bool { return top.member(sc, key) })
-	default:
-		valid = sc.value()
-	}
-	// Records already read are dropped with d if the payload turns out bad.
-	if !valid || !sc.end() {
+	if len(trimmed) == 0 {
 		return nil, ErrNotJSON
 	}
+	d := &Delivery{}
 	switch trimmed[0] {
 	case '[':
+		var events []json.RawMessage
+		if err := unmarshalDelivery(trimmed, &events); err != nil {
+			return nil, err
+		}
 		d.Shape = ShapeArray
 		for i, raw := range events {
 			d.addEvent(i, "", raw)
 		}
 	case '{':
-		if sc.mismatch || top.recordsKeys > 1 {
-			return parseStd(trimmed)
+		var w wrapper
+		if err := unmarshalDelivery(trimmed, &w); err != nil {
+			return nil, err
 		}
 		switch {
-		case top.hasRecords:
-			d.Shape = ShapeSQS // its records were added during the pass
-		case top.hasDetailType || top.hasDetail:
+		case w.Records != nil:
+			d.Shape = ShapeSQS
+			for i, rec := range *w.Records {
+				d.addEvent(i, rec.MessageID, []byte(rec.Body))
+			}
+		case w.DetailType != nil || w.Detail != nil:
 			d.Shape = ShapeEvent
 			d.addEvent(0, "", trimmed)
 		default:
 			return nil, ErrUnknownShape
 		}
 	default:
+		if !json.Valid(trimmed) {
+			return nil, ErrNotJSON
+		}
 		return nil, ErrUnknownShape
 	}
 	return d, nil
 }
 
-// wrapper reads the members of an object delivery as encoding/json reads
-// them into the struct in parseStd, and adds each SQS record to d.
+// wrapper is what tells an object delivery's shape: an SQS batch has
+// Records (null leaves it unset), an event detail-type or detail.
 type wrapper struct {
-	d             *Delivery
-	hasRecords    bool   // Records is an array (null leaves it unset)
-	hasDetailType bool   // detail-type is a string (null leaves it unset)
-	hasDetail     bool   // detail is present, whatever its value
-	recordsKeys   int    // more than one sends the delivery to parseStd
-	body          []byte // the record body being read, reused for each
-}
-
-func (w *wrapper) member(sc *scanner, key []byte) bool {
-	switch {
-	case keyIs(key, "Records"):
-		w.recordsKeys++
-		switch sc.next() {
-		case '[':
-			w.hasRecords = true
-			index := -1
-			return sc.array(func() bool {
-				index++
-				return w.record(sc, index)
-			})
-		case 'n':
-			w.hasRecords = false
-			return sc.value()
-		}
-		sc.mismatch = true
-		return sc.value()
-	case keyIs(key, "detail-type"):
-		switch sc.next() {
-		case '"':
-			w.hasDetailType = true
-			_, _, ok := sc.str()
-			return ok
-		case 'n':
-			w.hasDetailType = false
-		default:
-			sc.mismatch = true
-		}
-		return sc.value()
-	case keyIs(key, "detail"):
-		w.hasDetail = true
-	}
-	return sc.value()
-}
-
-// record reads one SQS record and adds its event to the delivery.
-func (w *wrapper) record(sc *scanner, index int) bool {
-	var messageID string
-	w.body = w.body[:0]
-	var ok bool
-	switch sc.next() {
-	case 'n': // encoding/json leaves a null record empty
-		ok = sc.value()
-	case '{':
-		ok = sc.object(func(key []byte) bool {
-			switch {
-			case keyIs(key, "messageId"):
-				return sc.stringField(&messageID)
-			case keyIs(key, "body"):
-				switch sc.next() {
-				case '"':
-					var valid bool
-					w.body, valid = sc.text(w.body[:0])
-					return valid
-				case 'n':
-				default:
-					sc.mismatch = true
-				}
-				return sc.value()
-			}
-			return sc.value()
-		})
-	default:
-		sc.mismatch = true
-		ok = sc.value()
-	}
-	if ok && !sc.mismatch { // after a mismatch, parseStd starts over
-		w.d.addEvent(index, messageID, w.body)
-	}
-	return ok
+	Records    *[]sqsRecord    `json:"Records"`
+	DetailType *string         `json:"detail-type"`
+	Detail     json.RawMessage `json:"detail"`
 }
 
 type sqsRecord struct {
@@ -217,33 +133,40 @@ type sqsRecord struct {
 	Body      string `json:"body"`
 }
 
-// parseStd reads an object delivery with encoding/json. Parse needs it only
-// when its pass met a member of the wrong type (encoding/json's error is the
-// one to return) or a repeated Records key (encoding/json merges the arrays
-// element by element).
-func parseStd(payload []byte) (*Delivery, error) {
-	var probe struct {
-		Records    *[]sqsRecord    `json:"Records"`
-		DetailType *string         `json:"detail-type"`
-		Detail     json.RawMessage `json:"detail"`
+// unmarshalDelivery decodes a whole delivery: text that is not JSON is
+// ErrNotJSON, and JSON with a member of the wrong type ErrUnknownShape.
+func unmarshalDelivery[T any](payload []byte, v *T) error {
+	err := unmarshal(payload, v)
+	if _, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return ErrNotJSON
 	}
-	if err := json.Unmarshal(payload, &probe); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnknownShape, err)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnknownShape, err)
 	}
-	d := &Delivery{}
-	switch {
-	case probe.Records != nil:
-		d.Shape = ShapeSQS
-		for i, rec := range *probe.Records {
-			d.addEvent(i, rec.MessageID, []byte(rec.Body))
+	return nil
+}
+
+// unmarshal decodes data into *v with goccy/go-json, which accepts and
+// decodes JSON as encoding/json does (FuzzUnmarshal checks it). Where it
+// fails, or panics, encoding/json decodes data afresh: its error is the one
+// to report, and a bug of goccy/go-json costs time, not the delivery.
+func unmarshal[T any](data []byte, v *T) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = unmarshalStd(data, v)
 		}
-	case probe.DetailType != nil || probe.Detail != nil:
-		d.Shape = ShapeEvent
-		d.addEvent(0, "", payload)
-	default:
-		return nil, ErrUnknownShape
+	}()
+	if gojson.Unmarshal(data, v) != nil {
+		return unmarshalStd(data, v)
 	}
-	return d, nil
+	return nil
+}
+
+// unmarshalStd decodes data into a zero *v with encoding/json.
+func unmarshalStd[T any](data []byte, v *T) error {
+	var zero T
+	*v = zero
+	return json.Unmarshal(data, v)
 }
 
 type envelope struct {
@@ -260,71 +183,19 @@ type envelope struct {
 	} `json:"detail"`
 }
 
-// readEnvelope reads the fields Parse uses from one event, in a pass that
-// also checks the whole event is valid JSON. What the pass does not model (an
-// event that is invalid JSON, not an object, or has a field of the wrong type)
-// goes to encoding/json, which decides and words the error as it always has.
-// EventTime may point into raw.
-func readEnvelope(raw []byte) (envelope, error) {
-	var env envelope
-	sc := &scanner{data: raw}
-	ok := false
-	switch sc.next() {
-	case '{':
-		ok = sc.object(func(key []byte) bool { return env.member(sc, key) })
-	case 'n': // encoding/json leaves the envelope empty for null
-		ok = sc.value()
-	}
-	if ok && sc.end() && !sc.mismatch {
-		return env, nil
-	}
-	var std envelope
-	err := json.Unmarshal(raw, &std)
-	return std, err
-}
-
-func (env *envelope) member(sc *scanner, key []byte) bool {
-	switch {
-	case keyIs(key, "id"):
-		return sc.stringField(&env.ID)
-	case keyIs(key, "detail-type"):
-		return sc.stringField(&env.DetailType)
-	case keyIs(key, "source"):
-		return sc.stringField(&env.Source)
-	case keyIs(key, "detail"):
-		detail := &env.Detail
-		return sc.objectField(func(key []byte) bool {
-			switch {
-			case keyIs(key, "topicName"):
-				return sc.stringField(&detail.TopicName)
-			case keyIs(key, "eventBody"):
-				body := &detail.EventBody
-				return sc.objectField(func(key []byte) bool {
-					switch {
-					case keyIs(key, "conversationId"):
-						return sc.stringField(&body.ConversationID)
-					case keyIs(key, "id"):
-						return sc.stringField(&body.ID)
-					case keyIs(key, "eventTime"):
-						start := sc.pos
-						ok := sc.value()
-						body.EventTime = sc.data[start:sc.pos]
-						return ok
-					}
-					return sc.value()
-				})
-			}
-			return sc.value()
-		})
-	}
-	return sc.value()
-}
-
+// addEvent reads one record, an event, and adds it to the delivery.
 func (d *Delivery) addEvent(index int, messageID string, raw []byte) {
+	var env envelope
+	err := unmarshal(raw, &env)
+	d.add(index, messageID, env, err)
+}
+
+// add accounts for one record, given its event as decoded or the error
+// decoding it: accepted, rejected (with the reason) or ignored.
+func (d *Delivery) add(index int, messageID string, env envelope, err error) {
 	reject := func(eventID, reason string) {
 		d.Rejected = append(d.Rejected, Rejection{Index: index, MessageID: messageID, EventID: eventID, Reason: reason})
 	}
-	env, err := readEnvelope(raw)
 	if err != nil {
 		reject("", "record is not an EventBridge event (not a JSON object): "+shorten(err.Error()))
 		return
@@ -455,387 +326,4 @@ func shorten(s string) string {
 		return s
 	}
 	return s[:max] + "…"
-}
-
-// maxDepth is encoding/json's limit on nested arrays and objects: a deeper
-// document is not valid JSON to it.
-const maxDepth = 10000
-
-// scanner reads JSON text in one pass, accepting exactly what json.Valid
-// accepts (RFC 8259 grammar, any byte from 0x20 up inside strings, at most
-// maxDepth levels), while its callers pick out the members they need. They
-// read members as encoding/json decodes them into structs: keys match exactly
-// or else case-insensitively, a later key overrides an earlier one, and null
-// leaves a field as it was. A value of the wrong type for its field sets
-// mismatch and is skipped, so that the caller can let encoding/json word the
-// error.
-type scanner struct {
-	data     []byte
-	pos      int
-	depth    int
-	mismatch bool
-}
-
-// next skips white space and returns the byte there, or 0 at the end.
-func (sc *scanner) next() byte {
-	for ; sc.pos < len(sc.data); sc.pos++ {
-		switch c := sc.data[sc.pos]; c {
-		case ' ', '\t', '\n', '\r':
-		default:
-			return c
-		}
-	}
-	return 0
-}
-
-// end reports whether only white space is left.
-func (sc *scanner) end() bool {
-	return sc.next() == 0 && sc.pos == len(sc.data)
-}
-
-// value checks and skips one value.
-func (sc *scanner) value() bool {
-	switch c := sc.next(); {
-	case c == '{':
-		return sc.object(func([]byte) bool { return sc.value() })
-	case c == '[':
-		return sc.array(sc.value)
-	case c == '"':
-		_, _, ok := sc.str()
-		return ok
-	case c == '-' || '0' <= c && c <= '9':
-		return sc.number()
-	case c == 't':
-		return sc.literal("true")
-	case c == 'f':
-		return sc.literal("false")
-	case c == 'n':
-		return sc.literal("null")
-	}
-	return false
-}
-
-// object reads the object at pos, calling member with each key's text and
-// pos at its value, which member must read.
-func (sc *scanner) object(member func(key []byte) bool) bool {
-	if !sc.enter() {
-		return false
-	}
-	if sc.next() == '}' {
-		return sc.leave()
-	}
-	for {
-		if sc.next() != '"' {
-			return false
-		}
-		lit, escaped, ok := sc.str()
-		if !ok || sc.next() != ':' {
-			return false
-		}
-		key := lit[1 : len(lit)-1]
-		if escaped {
-			key = appendUnquoted(nil, lit)
-		}
-		sc.pos++
-		sc.next()
-		if !member(key) {
-			return false
-		}
-		switch sc.next() {
-		case ',':
-			sc.pos++
-		case '}':
-			return sc.leave()
-		default:
-			return false
-		}
-	}
-}
-
-// array reads the array at pos, calling elem with pos at each element, which
-// elem must read.
-func (sc *scanner) array(elem func() bool) bool {
-	if !sc.enter() {
-		return false
-	}
-	if sc.next() == ']' {
-		return sc.leave()
-	}
-	for {
-		sc.next()
-		if !elem() {
-			return false
-		}
-		switch sc.next() {
-		case ',':
-			sc.pos++
-		case ']':
-			return sc.leave()
-		default:
-			return false
-		}
-	}
-}
-
-func (sc *scanner) enter() bool {
-	sc.pos++
-	sc.depth++
-	return sc.depth <= maxDepth
-}
-
-func (sc *scanner) leave() bool {
-	sc.pos++
-	sc.depth--
-	return true
-}
-
-// Classes of bytes inside a string literal.
-const (
-	plainASCII byte = iota
-	nonASCII
-	quote
-	backslash
-	control
-)
-
-var class = func() (t [256]byte) {
-	for c := range t {
-		switch {
-		case c < ' ':
-			t[c] = control
-		case c == '"':
-			t[c] = quote
-		case c == '\\':
-			t[c] = backslash
-		case c >= utf8.RuneSelf:
-			t[c] = nonASCII
-		}
-	}
-	return t
-}()
-
-// str reads the string at pos, returning it still quoted and whether it
-// holds escapes.
-func (sc *scanner) str() (lit []byte, escaped, ok bool) {
-	d := sc.data
-	for i := sc.pos + 1; i < len(d); i++ {
-		switch class[d[i]] {
-		case plainASCII, nonASCII:
-		case quote:
-			lit = d[sc.pos : i+1]
-			sc.pos = i + 1
-			return lit, escaped, true
-		case backslash:
-			escaped = true
-			if i+1 < len(d) && unescaped[d[i+1]] != 0 { // the common escapes
-				i++
-				continue
-			}
-			n := escapeLen(d[i:])
-			if n == 0 {
-				return nil, false, false
-			}
-			i += n - 1
-		default:
-			return nil, false, false
-		}
-	}
-	return nil, false, false
-}
-
-// escapeLen returns the length of the escape at the start of b, or 0 if it is
-// not a valid one.
-func escapeLen(b []byte) int {
-	switch {
-	case len(b) < 2:
-		return 0
-	case b[1] == 'u':
-		if _, ok := hex4(b[2:]); ok {
-			return 6
-		}
-		return 0
-	case unescaped[b[1]] != 0:
-		return 2
-	}
-	return 0
-}
-
-// unescaped maps the byte after a backslash to what it stands for.
-var unescaped = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
-
-// text reads the string at pos like str, appending its text to dst, decoded
-// as encoding/json decodes it: escapes that are not a surrogate pair and bytes
-// that are not UTF-8 become U+FFFD.
-func (sc *scanner) text(dst []byte) ([]byte, bool) {
-	d := sc.data
-	for i := sc.pos + 1; i < len(d); {
-		switch class[d[i]] {
-		case plainASCII:
-			j := i + 1
-			for j < len(d) && class[d[j]] == plainASCII {
-				j++
-			}
-			dst, i = append(dst, d[i:j]...), j
-		case nonASCII:
-			r, n := utf8.DecodeRune(d[i:]) // utf8.RuneError for a bad byte
-			dst, i = utf8.AppendRune(dst, r), i+n
-		case quote:
-			sc.pos = i + 1
-			return dst, true
-		case backslash:
-			if i+1 < len(d) && unescaped[d[i+1]] != 0 { // the common escapes
-				dst, i = append(dst, unescaped[d[i+1]]), i+2
-				continue
-			}
-			n := escapeLen(d[i:])
-			switch {
-			case n == 0:
-				return dst, false
-			case n == 2:
-				dst = append(dst, unescaped[d[i+1]])
-			default:
-				r, _ := hex4(d[i+2:])
-				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if escapeLen(d[i+6:]) == 6 { // a \u escape
-						r2, _ = hex4(d[i+8:])
-					}
-					if r = utf16.DecodeRune(r, r2); r != utf8.RuneError {
-						n += 6
-					}
-				}
-				dst = utf8.AppendRune(dst, r)
-			}
-			i += n
-		default:
-			return dst, false
-		}
-	}
-	return dst, false
-}
-
-// appendUnquoted appends the text of a valid string literal to dst.
-func appendUnquoted(dst, lit []byte) []byte {
-	dst, _ = (&scanner{data: lit}).text(dst)
-	return dst
-}
-
-// unquote returns the text of a valid string literal.
-func unquote(lit []byte) string {
-	return string(appendUnquoted(nil, lit))
-}
-
-// hex4 reads the four hex digits of a \u escape.
-func hex4(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
-}
-
-func (sc *scanner) number() bool {
-	d, i := sc.data, sc.pos
-	if d[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(d) && d[i] == '0':
-		i++
-	case i < len(d) && '1' <= d[i] && d[i] <= '9':
-		i = digits(d, i)
-	default:
-		return false
-	}
-	if i < len(d) && d[i] == '.' {
-		if i = digits(d, i+1); d[i-1] == '.' {
-			return false
-		}
-	}
-	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
-		i++
-		if i < len(d) && (d[i] == '+' || d[i] == '-') {
-			i++
-		}
-		start := i
-		if i = digits(d, i); i == start {
-			return false
-		}
-	}
-	sc.pos = i
-	return true
-}
-
-func digits(d []byte, i int) int {
-	for i < len(d) && '0' <= d[i] && d[i] <= '9' {
-		i++
-	}
-	return i
-}
-
-func (sc *scanner) literal(word string) bool {
-	if !bytes.HasPrefix(sc.data[sc.pos:], []byte(word)) {
-		return false
-	}
-	sc.pos += len(word)
-	return true
-}
-
-// stringField reads a member bound for a string field: a string is stored
-// in *dst, null leaves it, and any other value is a mismatch.
-func (sc *scanner) stringField(dst *string) bool {
-	switch sc.next() {
-	case '"':
-		lit, escaped, ok := sc.str()
-		if !ok {
-			return false
-		}
-		if s := lit[1 : len(lit)-1]; !escaped && utf8.Valid(s) {
-			*dst = string(s)
-		} else {
-			*dst = unquote(lit)
-		}
-		return true
-	case 'n':
-	default:
-		sc.mismatch = true
-	}
-	return sc.value()
-}
-
-// objectField reads a member bound for a struct field: an object's members
-// go to member, null leaves the field, and any other value is a mismatch.
-func (sc *scanner) objectField(member func(key []byte) bool) bool {
-	switch sc.next() {
-	case '{':
-		return sc.object(member)
-	case 'n':
-	default:
-		sc.mismatch = true
-	}
-	return sc.value()
-}
-
-// keyIs reports whether a key (its text) selects the field called name, as
-// encoding/json matches them: exactly, or else under bytes.EqualFold.
-func keyIs(key []byte, name string) bool {
-	// A key that folds to name is at least as long and, as only 's' and 'k'
-	// have longer fold-equivalents (U+017F, U+212A), at most three times.
-	if len(key) < len(name) || len(key) > 3*len(name) {
-		return false
-	}
-	return string(key) == name || bytes.EqualFold(key, []byte(name))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -299,20 +300,37 @@ func FuzzParseValidity(f *testing.F) {
 	})
 }
 
-// FuzzReadEnvelope checks that an event reads as encoding/json reads it.
-func FuzzReadEnvelope(f *testing.F) {
+// FuzzUnmarshal checks that unmarshal accepts and decodes what Parse gives
+// it (an event, an object delivery, an array delivery) as encoding/json does,
+// with encoding/json's errors.
+func FuzzUnmarshal(f *testing.F) {
 	for _, seed := range validityCorpus(f) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		var want envelope
-		wantErr := json.Unmarshal(raw, &want)
-		got, err := readEnvelope(raw)
-		if fmt.Sprint(wantErr) != fmt.Sprint(err) {
-			t.Fatalf("%q: encoding/json error %v, readEnvelope error %v", raw, wantErr, err)
-		}
-		if wantErr == nil && fmt.Sprintf("%q", want) != fmt.Sprintf("%q", got) {
-			t.Fatalf("%q:\nencoding/json %q\nreadEnvelope  %q", raw, want, got)
-		}
+		checkUnmarshal[envelope](t, raw)
+		checkUnmarshal[wrapper](t, raw)
+		checkUnmarshal[[]json.RawMessage](t, raw)
 	})
+}
+
+func checkUnmarshal[T any](t *testing.T, raw []byte) {
+	t.Helper()
+	var want, got T
+	wantErr := json.Unmarshal(raw, &want)
+	err := unmarshal(raw, &got)
+	if fmt.Sprint(wantErr) != fmt.Sprint(err) {
+		t.Fatalf("%q into %T: encoding/json error %v, unmarshal error %v", raw, got, wantErr, err)
+	}
+	if wantErr == nil && !reflect.DeepEqual(want, got) {
+		t.Fatalf("%q:\nencoding/json %s\nunmarshal     %s", raw, marshal(t, want), marshal(t, got))
+	}
+}
+
+func marshal(t *testing.T, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
