@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
 
@@ -20,47 +19,14 @@ func env(vars map[string]string) Lookup {
 	}
 }
 
-func TestWorkerDefaults(t *testing.T) {
-	c, err := LoadWorker(env(map[string]string{
-		"GENESYS_REGION": "eu-west-1", "GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "s3cr3t",
-	}))
+func TestForwarderDefaults(t *testing.T) {
+	c, err := LoadForwarder(env(nil))
 	require.NoError(t, err)
-	assert.Equal(t, "https://api.mypurecloud.ie", c.Genesys.APIBaseURL)
-	assert.Equal(t, "https://login.mypurecloud.ie", c.Genesys.LoginBaseURL)
 	assert.Equal(t, workflows.DefaultTaskQueue, c.TaskQueue)
-	assert.Equal(t, workflows.DefaultGenesysTaskQueue, c.GenesysTaskQueue)
-	assert.Equal(t, 4.5, c.GenesysRequestsPerSecond)
-	assert.Equal(t, store.DefaultTableName, c.Store.TableName)
-	assert.Equal(t, 100*time.Second, c.StopTimeout)
+	assert.Equal(t, workflows.DefaultGenesysTaskQueue, c.Workflow.GenesysTaskQueue)
+	assert.Empty(t, c.TemporalAPIKeySecretARN)
 	assert.Equal(t, "json", c.Log.Format)
 	assert.Equal(t, zapcore.InfoLevel, c.Log.Level)
-}
-
-func TestBaseURLsOverrideTheRegion(t *testing.T) {
-	c, err := LoadWorker(env(map[string]string{
-		"GENESYS_API_BASE_URL": "http://127.0.0.1:8081", "GENESYS_LOGIN_BASE_URL": "http://127.0.0.1:8081",
-		"GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "s",
-	}))
-	require.NoError(t, err)
-	assert.Equal(t, "http://127.0.0.1:8081", c.Genesys.APIBaseURL)
-}
-
-func TestWorkerReportsEveryProblemAtOnceWithoutTheSecret(t *testing.T) {
-	_, err := LoadWorker(env(map[string]string{
-		"GENESYS_REGION":              "mars-1",
-		"GENESYS_CLIENT_SECRET":       "s3cr3t",
-		"GENESYS_REQUESTS_PER_SECOND": "fast",
-		"WORKER_STOP_TIMEOUT":         "130s",
-		"GENESYS_TASK_QUEUE":          workflows.DefaultTaskQueue,
-		"LOG_FORMAT":                  "xml",
-	}))
-	require.Error(t, err)
-	msg := err.Error()
-	for _, want := range []string{"GENESYS_REGION=\"mars-1\"", "GENESYS_CLIENT_ID is not set",
-		"GENESYS_REQUESTS_PER_SECOND=\"fast\"", "WORKER_STOP_TIMEOUT=2m10s", "GENESYS_TASK_QUEUE", "LOG_FORMAT=\"xml\""} {
-		assert.Contains(t, msg, want)
-	}
-	assert.NotContains(t, msg, "s3cr3t")
 }
 
 func TestForwarderCarriesWorkflowOptions(t *testing.T) {
@@ -92,4 +58,24 @@ func TestForwarderRejectsOutOfRangeOptions(t *testing.T) {
 	}))
 	require.Error(t, err)
 	assert.Equal(t, 5, strings.Count(err.Error(), "\n"), err.Error())
+}
+
+func TestReaderReportsEveryProblemAtOnce(t *testing.T) {
+	r := NewReader(env(map[string]string{
+		"N": "many", "F": "fast", "D": "soon", "S": "  padded  ", "LOG_LEVEL": "loud",
+	}))
+	assert.Equal(t, 7, r.Int("N", 7))
+	assert.Equal(t, 1.5, r.Float("F", 1.5))
+	assert.Equal(t, time.Second, r.Duration("D", time.Second))
+	assert.Equal(t, "padded", r.String("S", "x"))
+	assert.Equal(t, "x", r.String("UNSET", "x"))
+	r.Log()
+	err := r.Err()
+	require.Error(t, err)
+	for _, want := range []string{`N="many": not a whole number`, `F="fast": not a number`,
+		`D="soon": not a duration`, `LOG_LEVEL="loud"`} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.True(t, strings.HasPrefix(err.Error(), "invalid configuration:\n"), err.Error())
+	assert.NoError(t, NewReader(env(nil)).Err())
 }

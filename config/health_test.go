@@ -25,24 +25,3 @@ func TestForwarderStartTimeout(t *testing.T) {
 	_, err = LoadForwarder(env(map[string]string{"FORWARDER_START_TIMEOUT": "soon"}))
 	assert.ErrorContains(t, err, `FORWARDER_START_TIMEOUT="soon": not a duration`)
 }
-
-func TestWorkerUnhealthyAfter(t *testing.T) {
-	genesys := map[string]string{"GENESYS_REGION": "us-east-1", "GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "s"}
-	with := func(k, v string) Lookup {
-		vars := map[string]string{k: v}
-		for name, value := range genesys {
-			vars[name] = value
-		}
-		return env(vars)
-	}
-	c, err := LoadWorker(env(genesys))
-	require.NoError(t, err)
-	assert.Equal(t, time.Minute, c.UnhealthyAfter)
-
-	c, err = LoadWorker(with("WORKER_UNHEALTHY_AFTER", "2m"))
-	require.NoError(t, err)
-	assert.Equal(t, 2*time.Minute, c.UnhealthyAfter)
-
-	_, err = LoadWorker(with("WORKER_UNHEALTHY_AFTER", "500ms"))
-	assert.ErrorContains(t, err, "WORKER_UNHEALTHY_AFTER=500ms: must be at least 1s")
-}

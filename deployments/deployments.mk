@@ -46,10 +46,14 @@ TFLINT := $(TOOLS_BIN)/tflint
 # The forwarder. -buildvcs=false keeps the commit id out of the binary, so the
 # zip (and the Lambda's source_code_hash) changes only when the code does,
 # not with every commit. lambda.norpc drops the legacy RPC runtime, unused by
-# provided.al2023.
+# provided.al2023; grpcnotrace drops gRPC's golang.org/x/net/trace (never
+# enabled here), whose html/template keeps every exported method of every
+# linked type in the binary.
+LAMBDA_TAGS := lambda.norpc,grpcnotrace
+
 lambda:
 	@mkdir -p $(LAMBDA_BUILD_DIR)
-	$(GO_LINUX_ARM64) $(GO) build $(GO_RELEASE_FLAGS) -buildvcs=false -tags lambda.norpc -o $(LAMBDA_BUILD_DIR)/bootstrap $(LAMBDA_PKG)
+	$(GO_LINUX_ARM64) $(GO) build $(GO_RELEASE_FLAGS) -buildvcs=false -tags $(LAMBDA_TAGS) -o $(LAMBDA_BUILD_DIR)/bootstrap $(LAMBDA_PKG)
 	$(GO) run ./deployments/internal/zipper -o $(LAMBDA_ZIP) $(LAMBDA_BUILD_DIR)/bootstrap
 
 # Two builds into separate directories must give the same bytes. (The second

@@ -17,6 +17,7 @@ import (
 
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/config"
+	"github.com/genesys-ingest/genesys-ingest/config/workerconfig"
 	"github.com/genesys-ingest/genesys-ingest/worker/backlog"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
@@ -621,11 +622,11 @@ func TestDefaultsMatchTheCode(t *testing.T) {
 		{"fetch_retry_horizon", parseDuration(t, str("fetch_retry_horizon")), workflows.DefaultFetchRetryHorizon},
 		{"fetch_retry_max_interval", parseDuration(t, str("fetch_retry_max_interval")), workflows.DefaultFetchRetryMaxInterval},
 		{"forwarder_start_timeout", parseDuration(t, str("forwarder_start_timeout")), config.DefaultForwarderStartTimeout},
-		{"genesys_requests_per_second", num("genesys_requests_per_second"), config.DefaultGenesysRequestsPerSecond},
-		{"worker_stop_timeout_seconds", time.Duration(num("worker_stop_timeout_seconds")) * time.Second, config.DefaultWorkerStopTimeout},
-		{"worker_max_concurrent_fetches", num("worker_max_concurrent_fetches"), float64(config.DefaultMaxConcurrentFetches)},
-		{"worker_metrics_address", str("worker_metrics_address"), config.DefaultMetricsAddress},
-		{"backlog_metric_interval_seconds", time.Duration(num("backlog_metric_interval_seconds")) * time.Second, config.DefaultBacklogMetricInterval},
+		{"genesys_requests_per_second", num("genesys_requests_per_second"), workerconfig.DefaultGenesysRequestsPerSecond},
+		{"worker_stop_timeout_seconds", time.Duration(num("worker_stop_timeout_seconds")) * time.Second, workerconfig.DefaultWorkerStopTimeout},
+		{"worker_max_concurrent_fetches", num("worker_max_concurrent_fetches"), float64(workerconfig.DefaultMaxConcurrentFetches)},
+		{"worker_metrics_address", str("worker_metrics_address"), workerconfig.DefaultMetricsAddress},
+		{"backlog_metric_interval_seconds", time.Duration(num("backlog_metric_interval_seconds")) * time.Second, workerconfig.DefaultBacklogMetricInterval},
 	} {
 		if c.got != c.want {
 			t.Errorf("variable %s defaults to %v, the code's default is %v", c.variable, c.got, c.want)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/config"
+	"github.com/genesys-ingest/genesys-ingest/config/workerconfig"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
 
@@ -58,7 +59,7 @@ func createTable(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "table %s is ready\n", table.Name())
-	batches := store.NewBatches(table.API(), config.BatchTable(config.OSLookup))
+	batches := store.NewBatches(table.API(), workerconfig.BatchTable(config.OSLookup))
 	if err := batches.CreateTable(ctx); err != nil {
 		return err
 	}
@@ -71,5 +72,5 @@ func openTable(ctx context.Context) (*store.Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
-	return store.NewTable(dynamodb.NewFromConfig(awsCfg), config.Store(config.OSLookup)), nil
+	return store.NewTable(dynamodb.NewFromConfig(awsCfg), workerconfig.Store(config.OSLookup)), nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/config"
+	"github.com/genesys-ingest/genesys-ingest/config/workerconfig"
 	"github.com/genesys-ingest/genesys-ingest/telemetry"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
@@ -200,7 +201,7 @@ func listBatches(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("aws config: %w", err)
 	}
-	batches := store.NewBatches(dynamodb.NewFromConfig(awsCfg), config.BatchTable(config.OSLookup))
+	batches := store.NewBatches(dynamodb.NewFromConfig(awsCfg), workerconfig.BatchTable(config.OSLookup))
 	records, err := batches.List(ctx, since.t)
 	if err != nil {
 		return err

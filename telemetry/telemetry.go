@@ -1,21 +1,13 @@
-// Package telemetry builds the logger and the metrics the worker and the
-// forwarder share: zap for logs (also behind the Temporal SDK's logger
-// interface) and Prometheus for metrics (the SDK's metrics go through its
-// OpenTelemetry handler into a Prometheus registry).
+// Package telemetry builds the logger the worker, the forwarder and the
+// starter share: zap for logs, also behind the Temporal SDK's logger
+// interface. Metrics are in telemetry/metrics, which only the worker imports,
+// so the forwarder Lambda links no Prometheus or OpenTelemetry code.
 package telemetry
 
 import (
 	"fmt"
 	"log/slog"
-	"net/http"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.temporal.io/sdk/client"
-	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	temporallog "go.temporal.io/sdk/log"
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
@@ -46,36 +38,4 @@ func NewLogger(format string, level zapcore.Level) (*zap.Logger, error) {
 // TemporalLogger adapts l to the Temporal SDK's logger interface.
 func TemporalLogger(l *zap.Logger) temporallog.Logger {
 	return temporallog.NewStructuredLogger(slog.New(zapslog.NewHandler(l.Core())))
-}
-
-// Metrics is a Prometheus registry fed by the Temporal SDK's metrics.
-type Metrics struct {
-	registry *prometheus.Registry
-	handler  client.MetricsHandler
-}
-
-// NewMetrics registers Go runtime and process collectors and the SDK's
-// metrics (worker task slots, activity latencies, our own counters) in a new
-// registry. Metric errors are logged, never fatal.
-func NewMetrics(logger *zap.Logger) (*Metrics, error) {
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	exporter, err := otelprom.New(otelprom.WithRegisterer(registry), otelprom.WithoutScopeInfo())
-	if err != nil {
-		return nil, fmt.Errorf("prometheus exporter: %w", err)
-	}
-	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
-	handler := temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
-		Meter:   provider.Meter("genesys-ingest"),
-		OnError: func(err error) { logger.Warn("metric not recorded", zap.Error(err)) },
-	})
-	return &Metrics{registry: registry, handler: handler}, nil
-}
-
-// Handler is the metrics handler to pass to client.Options.MetricsHandler.
-func (m *Metrics) Handler() client.MetricsHandler { return m.handler }
-
-// HTTPHandler serves the registry in the Prometheus text format.
-func (m *Metrics) HTTPHandler() http.Handler {
-	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }

@@ -26,7 +26,9 @@ import (
 	"github.com/genesys-ingest/genesys-ingest/activities/genesys"
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/config"
+	"github.com/genesys-ingest/genesys-ingest/config/workerconfig"
 	"github.com/genesys-ingest/genesys-ingest/telemetry"
+	"github.com/genesys-ingest/genesys-ingest/telemetry/metrics"
 	"github.com/genesys-ingest/genesys-ingest/worker/backlog"
 	"github.com/genesys-ingest/genesys-ingest/worker/health"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
@@ -42,7 +44,7 @@ func main() {
 }
 
 func run(createTable bool) error {
-	cfg, err := config.LoadWorker(config.OSLookup)
+	cfg, err := workerconfig.Load(config.OSLookup)
 	if err != nil {
 		return err
 	}
@@ -51,7 +53,7 @@ func run(createTable bool) error {
 		return err
 	}
 	defer func() { _ = logger.Sync() }()
-	metrics, err := telemetry.NewMetrics(logger)
+	registry, err := metrics.New(logger)
 	if err != nil {
 		return err
 	}
@@ -64,7 +66,7 @@ func run(createTable bool) error {
 		return err
 	}
 	temporalOpts.Logger = telemetry.TemporalLogger(logger)
-	temporalOpts.MetricsHandler = metrics.Handler()
+	temporalOpts.MetricsHandler = registry.Handler()
 	temporal, err := client.DialContext(ctx, temporalOpts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", temporalOpts.HostPort, err)
@@ -140,7 +142,7 @@ func run(createTable bool) error {
 		go func() { _ = publisher.Run(ctx) }()
 	}
 	// Served once the workers run, so /healthz answering means ready.
-	metricsServer := serveMetrics(cfg.MetricsAddress, metrics, checker, logger)
+	metricsServer := serveMetrics(cfg.MetricsAddress, registry, checker, logger)
 	logger.Info("worker started",
 		zap.String("taskQueue", cfg.TaskQueue), zap.String("genesysTaskQueue", cfg.GenesysTaskQueue),
 		zap.Float64("genesysRequestsPerSecond", cfg.GenesysRequestsPerSecond),
@@ -167,12 +169,12 @@ const fetchPollers = 8
 
 // serveMetrics exposes /metrics (Prometheus) and /healthz; an empty address
 // disables it.
-func serveMetrics(addr string, metrics *telemetry.Metrics, healthz http.Handler, logger *zap.Logger) *http.Server {
+func serveMetrics(addr string, registry *metrics.Registry, healthz http.Handler, logger *zap.Logger) *http.Server {
 	if addr == "" {
 		return nil
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", metrics.HTTPHandler())
+	mux.Handle("/metrics", registry.HTTPHandler())
 	mux.Handle("/healthz", healthz)
 	server := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
