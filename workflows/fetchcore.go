@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 )
@@ -32,7 +33,8 @@ import (
 //     waitlisted batches are invited (ResubmitSignal) in order, each
 //     invitation reserving maxSubmission of room; the batch resubmits the
 //     same key, which is then accepted whatever the queue. An invitation
-//     that cannot be delivered is dropped.
+//     that cannot be delivered, or is not taken up within invitationTTL,
+//     is dropped.
 //   - Ping: a batch with no report for submissionCheckInterval sends its key
 //     with Ping set; a scheduler that does not know the key (it was started
 //     after the batch submitted) asks for it again with a ResubmitSignal.
@@ -45,8 +47,9 @@ import (
 // (outgoing), in order; the FetchScheduler workflow is a loop that feeds it
 // what arrived, sends what it returns and schedules the chunks it hands out.
 type fetchCore struct {
-	opts  Options
-	stats SchedulerStats
+	opts   Options
+	limits coreLimits
+	stats  SchedulerStats
 
 	queue         []*fetchEntry   // not dispatched, in order
 	deadlineQueue []*fetchEntry   // storeIncomplete ones: their batches' deadlines passed
@@ -56,13 +59,32 @@ type fetchCore struct {
 	openOrder     []*openSubmission
 	waitlist      []SubmissionKey
 	// invited were waitlisted and asked to submit again; a handful at most.
-	invited []SubmissionKey
+	invited []CarriedInvitation
+	// reported remembers the submissions reported during this run, oldest
+	// first, at most maxRemembered: a batch asked twice to resubmit (its
+	// ping raced an invitation) may send one again after its report went
+	// out, and fetching it again would only spend the budget.
+	reported      map[SubmissionKey]bool
+	reportedOrder []SubmissionKey
+	// bounded: this run expires invitations not taken up within
+	// invitationTTL and ignores submissions it already reported (runs
+	// recorded before boundedSchedulerChange do neither).
+	bounded bool
+	// now is the workflow time of the last advance.
+	now time.Time
 	// stored holds conversations stored complete during this run, so a late
 	// submission of one costs nothing. Not carried: after continue-as-new the
 	// batches' table check covers them.
 	stored map[string]bool
 
 	inFlight int
+}
+
+// coreLimits are maxQueued and maxSubmission; tests shrink them so that
+// the waitlist is reached with a few conversations.
+type coreLimits struct {
+	queued     int
+	submission int
 }
 
 type fetchKey struct {
@@ -113,10 +135,12 @@ func (c fetchChunk) request() FetchRequest {
 // continued as new.
 func newFetchCore(opts Options, carry *SchedulerCarry) *fetchCore {
 	c := &fetchCore{
-		opts:    opts,
-		entries: map[fetchKey]*fetchEntry{},
-		open:    map[SubmissionKey]*openSubmission{},
-		stored:  map[string]bool{},
+		opts:     opts,
+		limits:   coreLimits{queued: maxQueued, submission: maxSubmission},
+		entries:  map[fetchKey]*fetchEntry{},
+		open:     map[SubmissionKey]*openSubmission{},
+		stored:   map[string]bool{},
+		reported: map[SubmissionKey]bool{},
 	}
 	if carry != nil {
 		c.restore(*carry)
@@ -130,8 +154,8 @@ func newFetchCore(opts Options, carry *SchedulerCarry) *fetchCore {
 // this run, counts as unchanged at once.
 func (c *fetchCore) accept(sub FetchSubmission) []outgoing {
 	key := SubmissionKey{Requester: sub.Requester, Seq: sub.Seq}
-	invited := slices.Contains(c.invited, key)
-	known := c.open[key] != nil || invited || slices.Contains(c.waitlist, key)
+	invited := c.isInvited(key)
+	known := c.open[key] != nil || invited || slices.Contains(c.waitlist, key) || c.bounded && c.reported[key]
 	if sub.Ping {
 		if known {
 			return nil
@@ -146,7 +170,7 @@ func (c *fetchCore) accept(sub FetchSubmission) []outgoing {
 	if opts := sub.Options.withDefaults(); opts.validate() == nil {
 		c.opts = opts
 	}
-	if !invited && c.queued() >= maxQueued && len(sub.Conversations) > 0 {
+	if !invited && c.full() && len(sub.Conversations) > 0 {
 		c.waitlist = append(c.waitlist, key)
 		c.stats.Waitlisted++
 		return nil
@@ -185,7 +209,7 @@ func (c *fetchCore) accept(sub FetchSubmission) []outgoing {
 		o.pending++
 	}
 	if o.pending == 0 {
-		return []outgoing{report(o)}
+		return []outgoing{c.report(o)}
 	}
 	c.open[key] = o
 	c.openOrder = append(c.openOrder, o)
@@ -306,6 +330,9 @@ func (c *fetchCore) settle(e *fetchEntry, o fetchOutcome, reason string) []outgo
 		case o == outcomeNotReady:
 			r.NotReady = append(r.NotReady, e.ref.ID)
 		case o == outcomeFailed:
+			if c.bounded {
+				reason = truncate(reason, maxReasonLen)
+			}
 			r.Failed = append(r.Failed, Failure{ConversationID: e.ref.ID, Reason: reason})
 		case o == outcomeUnchanged || i > 0:
 			r.Unchanged++
@@ -318,15 +345,24 @@ func (c *fetchCore) settle(e *fetchEntry, o fetchOutcome, reason string) []outgo
 		if sub.pending == 0 {
 			delete(c.open, sub.key)
 			c.openOrder = slices.DeleteFunc(c.openOrder, func(x *openSubmission) bool { return x == sub })
-			out = append(out, report(sub))
+			out = append(out, c.report(sub))
 		}
 	}
 	return out
 }
 
+// maxRemembered reported submissions: a few minutes of traffic.
+const maxRemembered = 4096
+
 // report is a submission's outcome for its batch. A batch that is gone
 // (terminated) cannot be told; nothing else depends on it.
-func report(o *openSubmission) outgoing {
+func (c *fetchCore) report(o *openSubmission) outgoing {
+	c.reported[o.key] = true
+	c.reportedOrder = append(c.reportedOrder, o.key)
+	if len(c.reportedOrder) > maxRemembered {
+		delete(c.reported, c.reportedOrder[0])
+		c.reportedOrder = c.reportedOrder[1:]
+	}
 	return outgoing{workflowID: o.key.Requester, signal: FetchReportSignal, arg: o.report}
 }
 
@@ -334,10 +370,11 @@ func report(o *openSubmission) outgoing {
 // down to half of maxQueued, reserving room for each invitation.
 func (c *fetchCore) invitations() []outgoing {
 	var out []outgoing
-	for len(c.waitlist) > 0 && c.queued()+(len(c.invited)+1)*maxSubmission <= maxQueued/2 {
+	for len(c.waitlist) > 0 && c.queued()+(len(c.invited)+1)*c.limits.submission <= c.limits.queued/2 &&
+		(!c.bounded || c.carryBytes() <= carryBudget/2) {
 		key := c.waitlist[0]
 		c.waitlist = c.waitlist[1:]
-		c.invited = append(c.invited, key)
+		c.invited = append(c.invited, CarriedInvitation{SubmissionKey: key, At: c.now})
 		out = append(out, outgoing{workflowID: key.Requester, signal: ResubmitSignal, arg: ResubmitRequest{Seq: key.Seq}, invitation: &key})
 	}
 	return out
@@ -352,7 +389,68 @@ func (c *fetchCore) undelivered(o outgoing) {
 }
 
 func (c *fetchCore) uninvite(key SubmissionKey) {
-	c.invited = slices.DeleteFunc(c.invited, func(k SubmissionKey) bool { return k == key })
+	c.invited = slices.DeleteFunc(c.invited, func(i CarriedInvitation) bool { return i.SubmissionKey == key })
+}
+
+func (c *fetchCore) isInvited(key SubmissionKey) bool {
+	return slices.ContainsFunc(c.invited, func(i CarriedInvitation) bool { return i.SubmissionKey == key })
+}
+
+// invitationTTL is how long an invitation reserves room. A live batch
+// resubmits within a workflow task of being invited; one that does not was
+// terminated or is stuck, and must not hold the waitlist up: a batch that
+// resubmits after its invitation expired is simply taken as a new
+// submission (or waitlisted again).
+const invitationTTL = 5 * time.Minute
+
+// advance moves the core's clock to now, dropping expired invitations.
+func (c *fetchCore) advance(now time.Time) {
+	c.now = now
+	if !c.bounded {
+		return
+	}
+	c.invited = slices.DeleteFunc(c.invited, func(i CarriedInvitation) bool { return !now.Before(i.At.Add(invitationTTL)) })
+}
+
+// nextExpiry is when the oldest invitation expires; zero when none will.
+func (c *fetchCore) nextExpiry() time.Time {
+	if !c.bounded || len(c.invited) == 0 {
+		return time.Time{}
+	}
+	return c.invited[0].At.Add(invitationTTL)
+}
+
+// carryBudget bounds what the carried state may grow to before new
+// submissions wait: the queue (maxQueued entries are about 1 MB) and the
+// reports of open submissions, whose not-ready ids and failures grow while
+// one of their conversations is still being fetched. One more submission's
+// worth can come on top (2,000 failures with the longest reasons, about
+// 0.7 MB), so the carry stays below 1.8 MB, inside Temporal's 2 MB payload
+// limit.
+const carryBudget = 1 << 20
+
+// What one item adds to the carried JSON, as measured.
+const (
+	carriedEntryBytes    = 50 // {"id":"…","w":[3]},
+	carriedNotReadyBytes = 39 // "…",
+	carriedFailureBytes  = 64 // {"conversationId":"…","reason":""},
+)
+
+// full: a new submission must wait, for the queue's sake or the carry's.
+func (c *fetchCore) full() bool {
+	return c.queued() >= c.limits.queued || c.bounded && c.carryBytes() >= carryBudget
+}
+
+// carryBytes estimates the size of carry() as JSON.
+func (c *fetchCore) carryBytes() int {
+	n := c.queued() * carriedEntryBytes
+	for _, o := range c.openOrder {
+		n += len(o.report.NotReady) * carriedNotReadyBytes
+		for _, f := range o.report.Failed {
+			n += carriedFailureBytes + len(f.Reason)
+		}
+	}
+	return n
 }
 
 func (c *fetchCore) queued() int {

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	enums "go.temporal.io/api/enums/v1"
@@ -43,6 +44,17 @@ var legacyFetchRetry = &temporal.RetryPolicy{
 		ErrTypeBadRequest, ErrTypeRejected, ErrTypeInvalidRecord,
 	},
 }
+
+// boundedSchedulerChange is the GetVersion change after which a run expires
+// invitations (invitationTTL) and keeps at most maxSignalsInFlight signals
+// unanswered.
+const (
+	boundedSchedulerChange  = "bounded-scheduler"
+	boundedSchedulerVersion = 1
+	// maxSignalsInFlight is well below the 2,000 pending signals Temporal
+	// allows a workflow.
+	maxSignalsInFlight = 500
+)
 
 // fetchRetryHorizonVersion is the GetVersion change that made systemic
 // errors wait out the outage (FetchRetryHorizon) and the fetch activity
@@ -113,6 +125,13 @@ func FetchScheduler(ctx workflow.Context, in SchedulerInput) error {
 type scheduler struct {
 	core   *fetchCore
 	logger log.Logger
+	// bounded: this run expires invitations and caps the signals it has in
+	// flight (boundedSchedulerChange).
+	bounded bool
+	// outbox holds signals the core asked for beyond maxSignalsInFlight.
+	outbox []outgoing
+	// expiryTimerArmed: a timer wakes the loop when an invitation expires.
+	expiryTimerArmed bool
 
 	selector workflow.Selector
 	// arrived is what the selector's callbacks recorded; the loop hands it
@@ -144,7 +163,10 @@ func newScheduler(ctx workflow.Context, in SchedulerInput) (*scheduler, error) {
 		logger:   workflow.GetLogger(ctx),
 		selector: workflow.NewSelector(ctx),
 	}
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (SchedulerProgress, error) { return s.core.progress(), nil }); err != nil {
+	s.bounded = workflow.GetVersion(ctx, boundedSchedulerChange, workflow.DefaultVersion, boundedSchedulerVersion) >= boundedSchedulerVersion
+	s.core.bounded = s.bounded
+	s.core.advance(workflow.Now(ctx))
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, s.progress); err != nil {
 		return nil, fmt.Errorf("register %s query: %w", ProgressQuery, err)
 	}
 	if in.First != nil {
@@ -162,20 +184,22 @@ func (s *scheduler) run(ctx workflow.Context) error {
 	})
 	for {
 		s.takeArrived(ctx)
+		s.core.advance(workflow.Now(ctx))
+		s.armExpiryTimer(ctx)
 		draining := shouldContinueAsNew(ctx)
 		if !draining {
 			s.dispatch(ctx)
 			s.send(ctx, s.core.invitations())
 		}
 		s.publishDetails(ctx)
-		if draining && s.core.inFlight == 0 && s.signalsInFlight == 0 {
+		if draining && s.core.inFlight == 0 && s.signalsInFlight == 0 && len(s.outbox) == 0 {
 			// Take what arrived meanwhile into the carried state; a report
 			// that this produces must go out before the run ends.
 			var sub FetchSubmission
 			for submissions.ReceiveAsync(&sub) {
 				s.send(ctx, s.core.accept(sub))
 			}
-			if s.signalsInFlight == 0 {
+			if s.signalsInFlight == 0 && len(s.outbox) == 0 {
 				return s.continueAsNew(ctx)
 			}
 		}
@@ -213,13 +237,26 @@ func (s *scheduler) takeArrived(ctx workflow.Context) {
 			}
 		}
 	}
+	s.send(ctx, nil) // what waited in the outbox for room
+}
+
+// armExpiryTimer makes sure the loop wakes when the oldest invitation
+// expires, so that a batch that never took its invitation up neither holds
+// the waitlist nor keeps the scheduler from finishing when idle.
+func (s *scheduler) armExpiryTimer(ctx workflow.Context) {
+	at := s.core.nextExpiry()
+	if at.IsZero() || s.expiryTimerArmed {
+		return
+	}
+	s.expiryTimerArmed = true
+	s.selector.AddFuture(workflow.NewTimer(ctx, max(at.Sub(workflow.Now(ctx)), time.Second)), func(workflow.Future) { s.expiryTimerArmed = false })
 }
 
 // idleLongEnough reports whether the scheduler has had nothing to do for
 // schedulerIdleTimeout, and otherwise arms a timer that wakes it then.
 func (s *scheduler) idleLongEnough(ctx workflow.Context) bool {
 	now := workflow.Now(ctx)
-	if !s.core.idle() || s.signalsInFlight > 0 {
+	if !s.core.idle() || s.signalsInFlight > 0 || len(s.outbox) > 0 {
 		s.idleSince = time.Time{}
 		return false
 	}
@@ -255,8 +292,27 @@ func (s *scheduler) dispatch(ctx workflow.Context) {
 	}
 }
 
-// send signals each batch what the core says, in order.
+// send signals each batch what the core says, in order, keeping at most
+// maxSignalsInFlight unanswered: Temporal fails a workflow task that leaves
+// more than 2,000 signals to other workflows pending, and a task replayed
+// makes the same commands again, so the scheduler would be stuck for good.
+// What does not fit waits in the outbox until answers come back.
 func (s *scheduler) send(ctx workflow.Context, out []outgoing) {
+	if !s.bounded {
+		s.signal(ctx, out)
+		return
+	}
+	s.outbox = append(s.outbox, out...)
+	n := min(len(s.outbox), maxSignalsInFlight-s.signalsInFlight)
+	if n <= 0 {
+		return
+	}
+	ready := s.outbox[:n]
+	s.outbox = slices.Clone(s.outbox[n:])
+	s.signal(ctx, ready)
+}
+
+func (s *scheduler) signal(ctx workflow.Context, out []outgoing) {
 	for _, o := range out {
 		s.signalsInFlight++
 		future := workflow.SignalExternalWorkflow(ctx, o.workflowID, "", o.signal, o.arg)
@@ -272,6 +328,12 @@ func (s *scheduler) continueAsNew(ctx workflow.Context) error {
 	c := s.core.carry()
 	s.logger.Info("fetch scheduler continuing as new", "queued", len(c.Queue), "open", len(c.Open), "waitlisted", len(c.Waitlist))
 	return workflow.NewContinueAsNewError(ctx, FetchScheduler, SchedulerInput{Options: s.core.opts, Carry: &c})
+}
+
+func (s *scheduler) progress() (SchedulerProgress, error) {
+	p := s.core.progress()
+	p.SignalsInFlight, p.SignalsWaiting = s.signalsInFlight, len(s.outbox)
+	return p, nil
 }
 
 // publishDetails shows the scheduler's state in the Web UI.
@@ -294,17 +356,20 @@ func failureReason(err error, horizon time.Duration) string {
 		if cause := timeoutErr.Unwrap(); cause != nil {
 			last = cause.Error()
 		}
-		return truncate(fmt.Sprintf("still failing after FETCH_RETRY_HORIZON (%s); last error: %s", horizon, last), 300)
+		return truncate(fmt.Sprintf("still failing after FETCH_RETRY_HORIZON (%s); last error: %s", horizon, last), maxReasonLen)
 	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		return truncate(appErr.Error(), 300)
+		return truncate(appErr.Error(), maxReasonLen)
 	}
 	if timeoutErr != nil {
-		return truncate("fetch timed out: "+timeoutErr.Error(), 300)
+		return truncate("fetch timed out: "+timeoutErr.Error(), maxReasonLen)
 	}
-	return truncate(err.Error(), 300)
+	return truncate(err.Error(), maxReasonLen)
 }
+
+// maxReasonLen bounds a failure reason in reports and carried state.
+const maxReasonLen = 300
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -178,9 +178,10 @@ func TestSchedulerWaitlistsSubmissionsWhenFullAndInvitesThemBack(t *testing.T) {
 	for i := range n {
 		h.submitAt(0, submission(fmt.Sprintf("batch-%02d", i), 1, all[i*maxSubmission:(i+1)*maxSubmission]))
 	}
-	// The waitlisted batches answer their invitation later.
+	// The waitlisted batches answer their invitation a minute later, well
+	// inside invitationTTL.
 	for i := n - 2; i < n; i++ {
-		h.submitAt(time.Hour, submission(fmt.Sprintf("batch-%02d", i), 1, all[i*maxSubmission:(i+1)*maxSubmission]))
+		h.submitAt(time.Minute, submission(fmt.Sprintf("batch-%02d", i), 1, all[i*maxSubmission:(i+1)*maxSubmission]))
 	}
 	h.run(t, SchedulerInput{})
 
@@ -200,8 +201,8 @@ func TestSchedulerAsksForASubmissionItDoesNotKnow(t *testing.T) {
 	h.submitAt(time.Minute, FetchSubmission{Requester: "batch-a", Seq: 1, Ping: true})
 	h.submitAt(time.Minute, FetchSubmission{Requester: "batch-b", Seq: 4, Ping: true})
 	h.run(t, SchedulerInput{})
-	assert.Equal(t, []SubmissionKey{{"batch-a", 1}, {"batch-b", 4}}, h.resubmits,
-		"a ping for a closed or unknown submission asks for it again; a repeat is answered as unchanged")
+	assert.Equal(t, []SubmissionKey{{"batch-b", 4}}, h.resubmits,
+		"a ping for an unknown submission asks for it again; one already reported is not fetched twice")
 }
 
 func TestSchedulerIsolatesTheConversationGenesysRefuses(t *testing.T) {
@@ -329,3 +330,47 @@ func TestPartialChunkRule(t *testing.T) {
 	assert.Len(t, ch.entries, 30)
 	assert.Empty(t, c.queue)
 }
+
+// TestSchedulerKeepsItsSignalsInFlightBounded: a burst of pings for
+// submissions a fresh scheduler does not know asks each batch to resubmit,
+// but never leaves more than maxSignalsInFlight signals unanswered, far
+// below the 2,000 at which Temporal would fail every workflow task.
+func TestSchedulerKeepsItsSignalsInFlightBounded(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(FetchScheduler, workflow.RegisterOptions{Name: FetchSchedulerWorkflowName})
+	env.RegisterActivityWithOptions(storeAllActivity, activity.RegisterOptions{Name: FetchActivityName})
+	var mu sync.Mutex
+	sent := 0
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", ResubmitSignal, mock.Anything).After(time.Second).Return(
+		func(_, _, _, _ string, _ any) error {
+			mu.Lock()
+			defer mu.Unlock()
+			sent++
+			return nil
+		})
+	// The test environment takes at most about a thousand signals from one
+	// callback; a millisecond apart, the pings still all come before the
+	// first answer.
+	const pings, perCallback = 1100, 100
+	for c := range pings / perCallback {
+		env.RegisterDelayedCallback(func() {
+			for i := c * perCallback; i < (c+1)*perCallback; i++ {
+				env.SignalWorkflow(SubmitFetchesSignal, FetchSubmission{Requester: fmt.Sprintf("batch-%04d", i), Seq: 1, Ping: true})
+			}
+		}, time.Duration(c)*time.Millisecond)
+	}
+	var during SchedulerProgress
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&during))
+	}, 500*time.Millisecond)
+	env.ExecuteWorkflow(FetchScheduler, SchedulerInput{})
+	require.NoError(t, env.GetWorkflowError())
+	assert.Equal(t, 500, during.SignalsInFlight, "every ping came in, the answers had not")
+	assert.Equal(t, pings-500, during.SignalsWaiting)
+	assert.Equal(t, pings, sent, "every batch is asked to resubmit")
+}
+
+func storeAllActivity(_ context.Context, req FetchRequest) (FetchResult, error) { return storeAll(req) }

@@ -1,5 +1,7 @@
 package workflows
 
+import "time"
+
 // Types of FetchScheduler: the fetch activity's request and result, the
 // submission protocol with the batches, and the scheduler's carried state.
 
@@ -93,10 +95,10 @@ type SchedulerCarry struct {
 	// Open submissions in arrival order.
 	Open []CarriedSubmission `json:"open,omitempty"`
 	// Queue holds the conversations not fetched yet, in order.
-	Queue    []CarriedFetch  `json:"queue,omitempty"`
-	Waitlist []SubmissionKey `json:"waitlist,omitempty"`
-	Invited  []SubmissionKey `json:"invited,omitempty"`
-	Stats    SchedulerStats  `json:"stats"`
+	Queue    []CarriedFetch      `json:"queue,omitempty"`
+	Waitlist []SubmissionKey     `json:"waitlist,omitempty"`
+	Invited  []CarriedInvitation `json:"invited,omitempty"`
+	Stats    SchedulerStats      `json:"stats"`
 }
 
 // CarriedSubmission is an open submission: Pending conversations to go and
@@ -116,6 +118,14 @@ type CarriedFetch struct {
 	// The JSON name predates the field's and is kept for carried state.
 	StoreIncomplete bool  `json:"final,omitempty"`
 	Waiters         []int `json:"w"`
+}
+
+// CarriedInvitation is a waitlisted submission asked to submit again, and
+// when. Its JSON extends the SubmissionKey that earlier runs carried; one
+// carried without At expires at once.
+type CarriedInvitation struct {
+	SubmissionKey
+	At time.Time `json:"at,omitzero"`
 }
 
 // SchedulerStats are the scheduler's running totals.
@@ -141,5 +151,9 @@ type SchedulerProgress struct {
 	InFlight   int            `json:"inFlight"`
 	Open       int            `json:"open"`
 	Waitlisted int            `json:"waitlisted"`
-	Options    Options        `json:"options"`
+	// SignalsInFlight to batches, unanswered; SignalsWaiting for room
+	// under maxSignalsInFlight.
+	SignalsInFlight int     `json:"signalsInFlight"`
+	SignalsWaiting  int     `json:"signalsWaiting"`
+	Options         Options `json:"options"`
 }
