@@ -78,6 +78,11 @@ type fetchCore struct {
 	stored map[string]bool
 
 	inFlight int
+	// flying are the chunks in flight in the order handed out, so that a
+	// run that cannot wait for a slow one carries its conversations as
+	// queued.
+	flying      []fetchChunk
+	lastChunkID int
 }
 
 // coreLimits are maxQueued and maxSubmission; tests shrink them so that
@@ -118,6 +123,7 @@ type outgoing struct {
 
 // fetchChunk is what the core hands out to fetch: one request's worth.
 type fetchChunk struct {
+	id              int
 	entries         []*fetchEntry
 	storeIncomplete bool
 }
@@ -252,6 +258,9 @@ func (c *fetchCore) nextChunk() (fetchChunk, bool) {
 	}
 	c.inFlight++
 	c.stats.Chunks++
+	c.lastChunkID++
+	ch.id = c.lastChunkID
+	c.flying = append(c.flying, ch)
 	return ch, true
 }
 
@@ -260,6 +269,7 @@ func (c *fetchCore) nextChunk() (fetchChunk, bool) {
 // res.
 func (c *fetchCore) complete(ch fetchChunk, res FetchResult, err error) []outgoing {
 	c.inFlight--
+	c.flying = slices.DeleteFunc(c.flying, func(f fetchChunk) bool { return f.id == ch.id })
 	if err != nil {
 		var appErr *temporal.ApplicationError
 		c.stats.GenesysRequests++ // the attempts a failed chunk made are not known here
@@ -466,7 +476,8 @@ func (c *fetchCore) idle() bool {
 	return c.inFlight == 0 && len(c.open) == 0 && len(c.waitlist) == 0 && len(c.invited) == 0 && c.queued() == 0
 }
 
-// carry is the state a new run takes over. Nothing may be in flight.
+// carry is the state a new run takes over. The conversations of chunks
+// still in flight are carried as queued: the new run fetches them again.
 func (c *fetchCore) carry() SchedulerCarry {
 	out := SchedulerCarry{Waitlist: c.waitlist, Stats: c.stats}
 	index := make(map[*openSubmission]int, len(c.openOrder))
@@ -474,7 +485,11 @@ func (c *fetchCore) carry() SchedulerCarry {
 		index[o] = i
 		out.Open = append(out.Open, CarriedSubmission{Key: o.key, Pending: o.pending, Report: o.report})
 	}
-	queued := slices.Concat(slices.Concat(c.retries...), c.deadlineQueue, c.queue)
+	var flying [][]*fetchEntry
+	for _, f := range c.flying {
+		flying = append(flying, f.entries)
+	}
+	queued := slices.Concat(slices.Concat(c.retries...), slices.Concat(flying...), c.deadlineQueue, c.queue)
 	if len(queued) > 0 {
 		out.OrgID = queued[0].ref.OrgID
 	}

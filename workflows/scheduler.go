@@ -132,6 +132,8 @@ type scheduler struct {
 	outbox []outgoing
 	// expiryTimerArmed: a timer wakes the loop when an invitation expires.
 	expiryTimerArmed bool
+	// drainingSince is when the run stopped dispatching to continue as new.
+	drainingSince time.Time
 
 	selector workflow.Selector
 	// arrived is what the selector's callbacks recorded; the loop hands it
@@ -192,7 +194,13 @@ func (s *scheduler) run(ctx workflow.Context) error {
 			s.send(ctx, s.core.invitations())
 		}
 		s.publishDetails(ctx)
-		if draining && s.core.inFlight == 0 && s.signalsInFlight == 0 && len(s.outbox) == 0 {
+		if draining && s.drainingSince.IsZero() {
+			s.drainingSince = workflow.Now(ctx)
+			if s.bounded && s.core.inFlight > 0 {
+				s.selector.AddFuture(workflow.NewTimer(ctx, maxDrain), func(workflow.Future) {})
+			}
+		}
+		if draining && s.drained(ctx) && s.signalsInFlight == 0 && len(s.outbox) == 0 {
 			// Take what arrived meanwhile into the carried state; a report
 			// that this produces must go out before the run ends.
 			var sub FetchSubmission
@@ -238,6 +246,18 @@ func (s *scheduler) takeArrived(ctx workflow.Context) {
 		}
 	}
 	s.send(ctx, nil) // what waited in the outbox for room
+}
+
+// maxDrain is the longest a run waits for its chunks in flight before it
+// continues as new: one in a 429 or outage retry cycle can take minutes, and
+// dispatch is paused meanwhile. Chunks still in flight then are carried as
+// queued and fetched again by the next run.
+const maxDrain = 5 * time.Second
+
+// drained: nothing is in flight, or (bounded runs) the run has waited
+// maxDrain for it.
+func (s *scheduler) drained(ctx workflow.Context) bool {
+	return s.core.inFlight == 0 || s.bounded && !workflow.Now(ctx).Before(s.drainingSince.Add(maxDrain))
 }
 
 // armExpiryTimer makes sure the loop wakes when the oldest invitation
@@ -323,10 +343,13 @@ func (s *scheduler) signal(ctx workflow.Context, out []outgoing) {
 }
 
 // continueAsNew hands the queue and the open submissions to a fresh run.
-// Nothing is in flight: the loop stopped dispatching and waited first.
+// The loop stopped dispatching and waited for the chunks in flight, at most
+// maxDrain in bounded runs; the conversations of any still in flight are
+// queued again.
 func (s *scheduler) continueAsNew(ctx workflow.Context) error {
 	c := s.core.carry()
-	s.logger.Info("fetch scheduler continuing as new", "queued", len(c.Queue), "open", len(c.Open), "waitlisted", len(c.Waitlist))
+	s.logger.Info("fetch scheduler continuing as new", "queued", len(c.Queue), "open", len(c.Open), "waitlisted", len(c.Waitlist),
+		"chunksFetchedAgain", s.core.inFlight)
 	return workflow.NewContinueAsNewError(ctx, FetchScheduler, SchedulerInput{Options: s.core.opts, Carry: &c})
 }
 

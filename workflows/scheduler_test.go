@@ -374,3 +374,36 @@ func TestSchedulerKeepsItsSignalsInFlightBounded(t *testing.T) {
 }
 
 func storeAllActivity(_ context.Context, req FetchRequest) (FetchResult, error) { return storeAll(req) }
+
+// TestSchedulerContinuesAsNewWithinSecondsOfASlowChunk: a chunk stuck in a
+// retry cycle does not hold dispatch up; after maxDrain the run continues
+// as new and carries that chunk's conversations as queued.
+func TestSchedulerContinuesAsNewWithinSecondsOfASlowChunk(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(FetchScheduler, workflow.RegisterOptions{Name: FetchSchedulerWorkflowName})
+	env.RegisterActivityWithOptions(storeAllActivity, activity.RegisterOptions{Name: FetchActivityName})
+	env.OnActivity(FetchActivityName, mock.Anything, mock.Anything).After(time.Hour).Return(storeAllActivity)
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", mock.Anything, mock.Anything).Return(nil).Maybe()
+	all := refs(150)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SubmitFetchesSignal, FetchSubmission{Requester: "batch-a", Seq: 1, Conversations: all})
+	}, 0)
+	// The server suggests continue-as-new as the history grows, that is when
+	// something arrives: here a ping.
+	env.RegisterDelayedCallback(func() {
+		env.SetContinueAsNewSuggested(true)
+		env.SignalWorkflow(SubmitFetchesSignal, FetchSubmission{Requester: "batch-a", Seq: 1, Ping: true})
+	}, time.Minute)
+	start := env.Now()
+	env.ExecuteWorkflow(FetchScheduler, SchedulerInput{})
+
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(env.GetWorkflowError(), &can), "want continue-as-new, got %v", env.GetWorkflowError())
+	assert.LessOrEqual(t, env.Now().Sub(start), time.Minute+maxDrain+time.Second, "continued as new within maxDrain of being asked")
+	var next SchedulerInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.Len(t, next.Carry.Queue, 150, "the conversations of both chunks in flight are queued again")
+	require.Len(t, next.Carry.Open, 1)
+	assert.Equal(t, 150, next.Carry.Open[0].Pending)
+}
