@@ -81,6 +81,7 @@ var workerLogAlarms = []logAlarm{
 	{message: "workflow failed", value: "1"},
 	{message: "ingestion blocked", value: "1"},
 	{message: "conversations recorded failed", value: "$.recorded"},
+	{message: "fetch scheduler stuck", value: "1"},
 }
 
 // inputSets are the variable settings every module invariant must hold for.

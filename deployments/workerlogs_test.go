@@ -194,6 +194,7 @@ func TestWorkerLogJSONMatchesFilters(t *testing.T) {
 		l.Warn("ingestion blocked", "reason", "GenesysRateLimited", "error", "429 Too Many Requests")
 		l.Warn("conversations recorded failed", "recorded", 3, "keptStored", 1)
 		l.Error("workflow failed", "batchId", "b-1", "error", "boom")
+		l.Error("fetch scheduler stuck", "schedulerId", "genesys-fetch-scheduler-q", "reason", "its workflow task has failed 3 times in a row")
 	})
 	byMessage := map[string]map[string]any{}
 	for _, line := range lines {

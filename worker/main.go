@@ -111,6 +111,8 @@ func run(createTable bool) error {
 	recorder := &activities.Recorder{Conversations: table, Batches: batches}
 	workflowWorker.RegisterActivityWithOptions(recorder.RecordFailedConversations, activity.RegisterOptions{Name: workflows.RecordFailuresActivityName})
 	workflowWorker.RegisterActivityWithOptions(recorder.RecordBatch, activity.RegisterOptions{Name: workflows.RecordBatchActivityName})
+	watch := &activities.SchedulerWatch{Temporal: temporal}
+	workflowWorker.RegisterActivityWithOptions(watch.CheckFetchScheduler, activity.RegisterOptions{Name: workflows.CheckSchedulerActivityName})
 
 	fetchWorker := worker.New(temporal, cfg.GenesysTaskQueue, worker.Options{
 		// Enforced by the server for the whole queue, so every worker in the

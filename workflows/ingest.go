@@ -80,6 +80,9 @@ type ingestion struct {
 	open       map[int]*submitted
 	selector   workflow.Selector
 	checkArmed bool
+	// schedulerStuck is why the scheduler makes no progress, as the last
+	// check found; empty when it does.
+	schedulerStuck string
 	// err is a failure inside a selector callback, returned by the loop.
 	err error
 }
@@ -264,6 +267,7 @@ func (w *ingestion) armCheck(ctx workflow.Context) {
 	w.checkArmed = true
 	w.selector.AddFuture(workflow.NewTimer(ctx, submissionCheckInterval), func(workflow.Future) {
 		w.checkArmed = false
+		w.checkScheduler(ctx)
 		// In submission order; ranging over the map would not replay.
 		for seq := 1; seq <= w.seq; seq++ {
 			o := w.open[seq]
@@ -276,6 +280,36 @@ func (w *ingestion) armCheck(ctx workflow.Context) {
 			}
 		}
 	})
+}
+
+// The watchdog: a batch that has heard nothing for submissionCheckInterval
+// asks CheckFetchScheduler whether its scheduler makes progress, and shows
+// the answer in its details; the activity logs and counts a stuck one,
+// which the deployment alarms on. Runs recorded before it did not ask.
+const (
+	schedulerWatchChange  = "scheduler-watch"
+	schedulerWatchVersion = 1
+)
+
+func (w *ingestion) checkScheduler(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, schedulerWatchChange, workflow.DefaultVersion, schedulerWatchVersion) == workflow.DefaultVersion {
+		return
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+		Summary:             "is the fetch scheduler making progress?",
+	})
+	var check SchedulerCheck
+	err := workflow.ExecuteActivity(actx, CheckSchedulerActivityName, SchedulerCheckRequest{SchedulerID: w.schedulerID, BatchID: w.workflowID}).Get(ctx, &check)
+	switch {
+	case err != nil:
+		w.logger.Warn("could not check the fetch scheduler", "error", err)
+	case check.Stuck != "":
+		w.schedulerStuck = check.Stuck
+	default:
+		w.schedulerStuck = ""
+	}
 }
 
 // takeReport folds a submission's report into the run's state.
@@ -480,13 +514,14 @@ func (w *ingestion) progress() (Progress, error) {
 		submitted += len(o.refs)
 	}
 	return Progress{
-		Summary:    w.summary,
-		Pending:    w.summary.Received - done,
-		Submitted:  submitted,
-		Waiting:    len(w.waiting),
-		Polls:      w.polls,
-		NextPollAt: w.nextPollAt,
-		Deadline:   w.deadline,
+		Summary:        w.summary,
+		Pending:        w.summary.Received - done,
+		Submitted:      submitted,
+		Waiting:        len(w.waiting),
+		Polls:          w.polls,
+		NextPollAt:     w.nextPollAt,
+		Deadline:       w.deadline,
+		SchedulerStuck: w.schedulerStuck,
 	}, nil
 }
 
@@ -495,6 +530,9 @@ func (w *ingestion) publishDetails(ctx workflow.Context) {
 	s := w.summary
 	details := fmt.Sprintf("**%d** received · **%d** stored complete · **%d** incomplete · **%d** unchanged · **%d** failed · %d submissions to the fetch scheduler `%s`",
 		s.Received, s.StoredComplete, s.StoredIncomplete, s.Unchanged, s.Failed, s.Submissions, w.schedulerID)
+	if w.schedulerStuck != "" {
+		details = fmt.Sprintf("**The fetch scheduler `%s` is stuck:** %s\n\n", w.schedulerID, w.schedulerStuck) + details
+	}
 	if len(w.waiting) > 0 {
 		details += fmt.Sprintf("\n\n%d not ready yet; poll %d; stored as they are at %s", len(w.waiting), w.polls+1, w.deadline.Format(time.RFC3339))
 	}

@@ -56,6 +56,9 @@ func newEnv(s *testsuite.WorkflowTestSuite, scheduler ...func(workflow.Context, 
 		activity.RegisterOptions{Name: RecordFailuresActivityName})
 	env.RegisterActivityWithOptions(func(context.Context, BatchRecordRequest) error { return nil },
 		activity.RegisterOptions{Name: RecordBatchActivityName})
+	env.RegisterActivityWithOptions(func(context.Context, SchedulerCheckRequest) (SchedulerCheck, error) {
+		return SchedulerCheck{Running: true}, nil
+	}, activity.RegisterOptions{Name: CheckSchedulerActivityName})
 	return env
 }
 
@@ -577,4 +580,42 @@ func TestALostSubmissionIsSentAgainAfterTheCheckInterval(t *testing.T) {
 	assert.Equal(t, submissionCheckInterval, receivedAt[1])
 	assert.Equal(t, received[0].Conversations, received[2].Conversations, "the same submission, sent again")
 	assert.Equal(t, received[0].Seq, received[2].Seq)
+}
+
+// TestABatchShowsAStuckScheduler: a scheduler that takes the submission and
+// never answers is checked after submissionCheckInterval, and the batch
+// shows why it is stuck; once the scheduler recovers, the batch says so.
+func TestABatchShowsAStuckScheduler(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	stuck := true
+	env := newEnv(&s, fakeScheduler(func(ctx workflow.Context, n int, sub FetchSubmission) {
+		if n > 1 && !stuck {
+			_ = workflow.SignalExternalWorkflow(ctx, sub.Requester, "", FetchReportSignal,
+				FetchReport{Seq: 1, StoredComplete: 3}).Get(ctx, nil)
+		}
+	}))
+	var checked []SchedulerCheckRequest
+	env.OnActivity(CheckSchedulerActivityName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req SchedulerCheckRequest) (SchedulerCheck, error) {
+			checked = append(checked, req)
+			if stuck {
+				return SchedulerCheck{Running: true, Stuck: "its workflow task has failed 4 times in a row"}, nil
+			}
+			return SchedulerCheck{Running: true}, nil
+		})
+	var during Progress
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&during))
+		stuck = false
+	}, submissionCheckInterval+time.Minute)
+	env.ExecuteWorkflow(IngestConversations, IngestInput{Conversations: refs(3)})
+	require.NoError(t, env.GetWorkflowError())
+	assert.Equal(t, "its workflow task has failed 4 times in a row", during.SchedulerStuck)
+	require.GreaterOrEqual(t, len(checked), 2)
+	assert.Equal(t, FetchSchedulerID(DefaultGenesysTaskQueue), checked[0].SchedulerID)
+	var summary Summary
+	require.NoError(t, env.GetWorkflowResult(&summary))
+	assert.Equal(t, 3, summary.StoredComplete)
 }

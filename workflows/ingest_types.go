@@ -91,6 +91,9 @@ type Progress struct {
 	Polls      int       `json:"polls"`
 	NextPollAt time.Time `json:"nextPollAt,omitempty"`
 	Deadline   time.Time `json:"deadline"`
+	// SchedulerStuck is why the fetch scheduler makes no progress, as the
+	// batch's last check found; empty when it does.
+	SchedulerStuck string `json:"schedulerStuck,omitempty"`
 }
 
 // StoredRequest asks which of these conversations are stored complete.
@@ -101,4 +104,21 @@ type StoredRequest struct {
 // StoredResult names the ones that are.
 type StoredResult struct {
 	Complete []string `json:"complete,omitempty"`
+}
+
+// SchedulerCheckRequest asks CheckFetchScheduler about a batch's scheduler.
+type SchedulerCheckRequest struct {
+	SchedulerID string `json:"schedulerId"`
+	BatchID     string `json:"batchId"`
+}
+
+// SchedulerCheck is what CheckFetchScheduler found. Stuck says why the
+// scheduler makes no progress; empty when it does, or is not running (the
+// batch's ping then starts a new one).
+type SchedulerCheck struct {
+	Running       bool   `json:"running"`
+	HistoryLength int64  `json:"historyLength,omitempty"`
+	Queued        int    `json:"queued,omitempty"`
+	InFlight      int    `json:"inFlight,omitempty"`
+	Stuck         string `json:"stuck,omitempty"`
 }

@@ -25,6 +25,9 @@ const (
 	RecordFailuresActivityName = "RecordFailedConversations"
 	// RecordBatchActivityName writes a finished batch's audit record.
 	RecordBatchActivityName = "RecordBatch"
+	// CheckSchedulerActivityName tells a batch that has heard nothing for a
+	// while whether its fetch scheduler is making progress.
+	CheckSchedulerActivityName = "CheckFetchScheduler"
 	// FetchSchedulerWorkflowName is the registered name of FetchScheduler.
 	FetchSchedulerWorkflowName = "FetchScheduler"
 	// ProgressQuery returns the workflow's Progress (IngestConversations) or

@@ -230,6 +230,42 @@ resource "aws_cloudwatch_metric_alarm" "conversations_recorded_failed" {
   tags                = local.tags
 }
 
+# The fetch scheduler makes no progress while batches wait for it: its
+# workflow task keeps failing (a non-deterministic deploy, a panic), it does
+# not answer queries, or conversations are queued and nothing is fetched.
+# Signals to it still succeed and nothing is left on the task queues, so
+# neither the batches' pings nor the backlog alarm would notice. A batch
+# that has heard nothing for 10 minutes checks it; the worker then logs
+# msg "fetch scheduler stuck" at error level.
+resource "aws_cloudwatch_log_metric_filter" "scheduler_stuck" {
+  name           = "${var.name}-fetch-scheduler-stuck"
+  log_group_name = aws_cloudwatch_log_group.worker.name
+  pattern        = local.scheduler_stuck_log_pattern
+
+  metric_transformation {
+    namespace = local.backlog_metric_namespace
+    name      = local.scheduler_stuck_metric
+    value     = "1"
+    unit      = "Count"
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "scheduler_stuck" {
+  alarm_name          = "${var.name}-fetch-scheduler-stuck"
+  alarm_description   = "A batch found the fetch scheduler making no progress; the log line's reason says why. If its workflow task fails after a deploy, roll the worker back (or reset the scheduler workflow to its last good workflow task); if it was terminated, the next batch starts a new one."
+  namespace           = local.backlog_metric_namespace
+  metric_name         = aws_cloudwatch_log_metric_filter.scheduler_stuck.metric_transformation[0].name
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = local.tags
+}
+
 # The oldest waiting Temporal task is too old, or the worker stopped
 # publishing the backlog (missing data is breaching).
 resource "aws_cloudwatch_metric_alarm" "backlog_age" {

@@ -63,6 +63,8 @@ locals {
   ingestion_blocked_metric                  = "IngestionBlocked"
   conversations_recorded_failed_log_pattern = "{ $.msg = \"conversations recorded failed\" }"
   conversations_recorded_failed_metric      = "ConversationsRecordedFailed"
+  scheduler_stuck_log_pattern               = "{ $.msg = \"fetch scheduler stuck\" }"
+  scheduler_stuck_metric                    = "FetchSchedulerStuck"
 
   # A blocked chunk logs once per attempt, and attempts are at most
   # fetch_retry_max_interval apart (plus the attempt itself): a period of
