@@ -102,38 +102,39 @@ func (r *Reader) GenesysTaskQueue() string {
 	return r.String("GENESYS_TASK_QUEUE", workflows.DefaultGenesysTaskQueue)
 }
 
-// WorkflowOptions reads the options the forwarder passes to every workflow.
+// WorkflowOptions reads what the forwarder decides for the batches it
+// starts: readiness (READY_POLL_INTERVAL, READY_TIMEOUT) and the Genesys task
+// queue. How the budget is spent (FETCH_*) is the worker's: FetchSettings.
 func (r *Reader) WorkflowOptions() workflows.Options {
 	o := workflows.Options{
-		FetchBatchSize:    r.Int("FETCH_BATCH_SIZE", workflows.DefaultFetchBatchSize),
-		FetchConcurrency:  r.Int("FETCH_CONCURRENCY", workflows.DefaultFetchConcurrency),
-		ReadyPollInterval: r.Duration("READY_POLL_INTERVAL", workflows.DefaultReadyPollInterval),
-		ReadyTimeout:      r.Duration("READY_TIMEOUT", workflows.DefaultReadyTimeout),
+		ReadyPollInterval: r.Duration(workflows.SettingReadyPollInterval, workflows.DefaultReadyPollInterval),
+		ReadyTimeout:      r.Duration(workflows.SettingReadyTimeout, workflows.DefaultReadyTimeout),
 		GenesysTaskQueue:  r.GenesysTaskQueue(),
-		// How long systemic errors (outages, throttling, lost permission)
-		// are waited out before a chunk's conversations are recorded failed.
-		FetchRetryHorizon:     r.Duration("FETCH_RETRY_HORIZON", workflows.DefaultFetchRetryHorizon),
-		FetchRetryMaxInterval: r.Duration("FETCH_RETRY_MAX_INTERVAL", workflows.DefaultFetchRetryMaxInterval),
 	}
-	if o.FetchRetryHorizon < time.Minute {
-		r.Problem("FETCH_RETRY_HORIZON=%s: must be at least 1m", o.FetchRetryHorizon)
-	}
-	if o.FetchRetryMaxInterval < time.Second || o.FetchRetryMaxInterval > o.FetchRetryHorizon {
-		r.Problem("FETCH_RETRY_MAX_INTERVAL=%s: must be at least 1s and at most FETCH_RETRY_HORIZON", o.FetchRetryMaxInterval)
-	}
-	if o.FetchBatchSize < 1 || o.FetchBatchSize > workflows.MaxFetchBatchSize {
-		r.Problem("FETCH_BATCH_SIZE=%d: must be between 1 and %d", o.FetchBatchSize, workflows.MaxFetchBatchSize)
-	}
-	if o.FetchConcurrency < 1 || o.FetchConcurrency > workflows.MaxFetchConcurrency {
-		r.Problem("FETCH_CONCURRENCY=%d: must be between 1 and %d", o.FetchConcurrency, workflows.MaxFetchConcurrency)
-	}
-	if o.ReadyPollInterval < time.Second {
-		r.Problem("READY_POLL_INTERVAL=%s: must be at least 1s", o.ReadyPollInterval)
-	}
-	if o.ReadyTimeout < 0 {
-		r.Problem("READY_TIMEOUT=%s: must not be negative", o.ReadyTimeout)
-	}
+	r.optionProblems(o.WithDefaults().Problems())
 	return o
+}
+
+// FetchSettings reads how the worker spends the Genesys request budget:
+// FETCH_BATCH_SIZE, FETCH_CONCURRENCY and how long systemic errors
+// (outages, throttling, lost permission) are waited out before a chunk's
+// conversations are recorded failed.
+func (r *Reader) FetchSettings() workflows.FetchSettings {
+	f := workflows.FetchSettings{
+		BatchSize:        r.Int(workflows.SettingFetchBatchSize, workflows.DefaultFetchBatchSize),
+		Concurrency:      r.Int(workflows.SettingFetchConcurrency, workflows.DefaultFetchConcurrency),
+		RetryHorizon:     r.Duration(workflows.SettingFetchRetryHorizon, workflows.DefaultFetchRetryHorizon),
+		RetryMaxInterval: r.Duration(workflows.SettingFetchRetryMaxInterval, workflows.DefaultFetchRetryMaxInterval),
+	}
+	r.optionProblems(f.Problems())
+	return f
+}
+
+// optionProblems reports options out of range by the workflows' own rules.
+func (r *Reader) optionProblems(ps []workflows.Problem) {
+	for _, p := range ps {
+		r.Problem("%s", p.Error())
+	}
 }
 
 // Log reads LOG_FORMAT and LOG_LEVEL.

@@ -29,35 +29,45 @@ func TestForwarderDefaults(t *testing.T) {
 	assert.Equal(t, zapcore.InfoLevel, c.Log.Level)
 }
 
-func TestForwarderCarriesWorkflowOptions(t *testing.T) {
+func TestForwarderCarriesReadinessOnly(t *testing.T) {
 	c, err := LoadForwarder(env(map[string]string{
-		"FETCH_BATCH_SIZE": "1", "FETCH_CONCURRENCY": "10", "READY_POLL_INTERVAL": "30s", "READY_TIMEOUT": "1h",
+		// How the budget is spent is the worker's to say: ignored here.
+		"FETCH_BATCH_SIZE": "1", "FETCH_CONCURRENCY": "10", "FETCH_RETRY_HORIZON": "10m",
+		"READY_POLL_INTERVAL": "30s", "READY_TIMEOUT": "1h",
 	}))
 	require.NoError(t, err)
-	assert.Equal(t, workflows.Options{FetchBatchSize: 1, FetchConcurrency: 10, ReadyPollInterval: 30 * time.Second,
-		ReadyTimeout: time.Hour, GenesysTaskQueue: workflows.DefaultGenesysTaskQueue,
-		FetchRetryHorizon: workflows.DefaultFetchRetryHorizon, FetchRetryMaxInterval: workflows.DefaultFetchRetryMaxInterval}, c.Workflow)
+	assert.Equal(t, workflows.Options{ReadyPollInterval: 30 * time.Second, ReadyTimeout: time.Hour,
+		GenesysTaskQueue: workflows.DefaultGenesysTaskQueue}, c.Workflow)
 }
 
-func TestForwarderReadsTheRetryHorizon(t *testing.T) {
-	c, err := LoadForwarder(env(map[string]string{"FETCH_RETRY_HORIZON": "10m", "FETCH_RETRY_MAX_INTERVAL": "5s"}))
-	require.NoError(t, err)
-	assert.Equal(t, 10*time.Minute, c.Workflow.FetchRetryHorizon)
-	assert.Equal(t, 5*time.Second, c.Workflow.FetchRetryMaxInterval)
+func TestFetchSettingsAreReadAndCheckedByTheWorkflowsRules(t *testing.T) {
+	r := NewReader(env(map[string]string{"FETCH_BATCH_SIZE": "50", "FETCH_RETRY_HORIZON": "10m", "FETCH_RETRY_MAX_INTERVAL": "5s"}))
+	assert.Equal(t, workflows.FetchSettings{BatchSize: 50, Concurrency: workflows.DefaultFetchConcurrency,
+		RetryHorizon: 10 * time.Minute, RetryMaxInterval: 5 * time.Second}, r.FetchSettings())
+	require.NoError(t, r.Err())
 
-	_, err = LoadForwarder(env(map[string]string{"FETCH_RETRY_HORIZON": "30s", "FETCH_RETRY_MAX_INTERVAL": "1h"}))
+	r = NewReader(env(map[string]string{"FETCH_BATCH_SIZE": "101", "FETCH_CONCURRENCY": "0",
+		"FETCH_RETRY_HORIZON": "30s", "FETCH_RETRY_MAX_INTERVAL": "1h"}))
+	r.FetchSettings()
+	err := r.Err()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "FETCH_RETRY_HORIZON=30s: must be at least 1m")
-	assert.Contains(t, err.Error(), "FETCH_RETRY_MAX_INTERVAL=1h0m0s: must be at least 1s and at most FETCH_RETRY_HORIZON")
+	for _, want := range []string{
+		"FETCH_BATCH_SIZE=101: must be between 1 and 100",
+		"FETCH_CONCURRENCY=0: must be between 1 and 500",
+		"FETCH_RETRY_HORIZON=30s: must be at least 1m",
+		"FETCH_RETRY_MAX_INTERVAL=1h0m0s: must be at least 1s and at most FETCH_RETRY_HORIZON",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
 }
 
 func TestForwarderRejectsOutOfRangeOptions(t *testing.T) {
 	_, err := LoadForwarder(env(map[string]string{
-		"FETCH_BATCH_SIZE": "101", "FETCH_CONCURRENCY": "0", "READY_POLL_INTERVAL": "10ms", "READY_TIMEOUT": "soon",
-		"TEMPORAL_API_KEY_SECRET_ARN": "my-secret",
+		"READY_POLL_INTERVAL": "10ms", "READY_TIMEOUT": "soon", "TEMPORAL_API_KEY_SECRET_ARN": "my-secret",
 	}))
 	require.Error(t, err)
-	assert.Equal(t, 5, strings.Count(err.Error(), "\n"), err.Error())
+	assert.Equal(t, 3, strings.Count(err.Error(), "\n"), err.Error())
+	assert.Contains(t, err.Error(), "READY_POLL_INTERVAL=10ms: must be at least 1s")
 }
 
 func TestReaderReportsEveryProblemAtOnce(t *testing.T) {

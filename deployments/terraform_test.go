@@ -199,7 +199,8 @@ func TestExampleInvariants(t *testing.T) {
 func TestWorkerEnvironmentContract(t *testing.T) {
 	m := loadModuleDir(t, moduleDir)
 	env := []string{
-		"AWS_REGION", "BACKLOG_METRIC_INTERVAL", "BACKLOG_METRIC_NAMESPACE", "DYNAMODB_BATCH_TABLE", "DYNAMODB_TABLE", "FETCH_MAX_CONCURRENT_ACTIVITIES",
+		"AWS_REGION", "BACKLOG_METRIC_INTERVAL", "BACKLOG_METRIC_NAMESPACE", "DYNAMODB_BATCH_TABLE", "DYNAMODB_TABLE",
+		"FETCH_BATCH_SIZE", "FETCH_CONCURRENCY", "FETCH_MAX_CONCURRENT_ACTIVITIES", "FETCH_RETRY_HORIZON", "FETCH_RETRY_MAX_INTERVAL",
 		"GENESYS_REGION", "GENESYS_REQUESTS_PER_SECOND", "GENESYS_TASK_QUEUE", "LOG_FORMAT", "LOG_LEVEL",
 		"METRICS_ADDRESS", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "WORKER_STOP_TIMEOUT",
 	}
@@ -284,8 +285,7 @@ func TestWorkerEnvironmentContract(t *testing.T) {
 func TestLambdaEnvironmentContract(t *testing.T) {
 	m := loadModuleDir(t, moduleDir)
 	base := []string{
-		"FETCH_BATCH_SIZE", "FETCH_CONCURRENCY", "FETCH_RETRY_HORIZON", "FETCH_RETRY_MAX_INTERVAL", "FORWARDER_START_TIMEOUT",
-		"GENESYS_TASK_QUEUE", "LOG_LEVEL", "READY_POLL_INTERVAL", "READY_TIMEOUT", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE",
+		"FORWARDER_START_TIMEOUT", "GENESYS_TASK_QUEUE", "LOG_LEVEL", "READY_POLL_INTERVAL", "READY_TIMEOUT", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE",
 		"TEMPORAL_TASK_QUEUE",
 	}
 	cases := map[string][]string{
@@ -332,9 +332,7 @@ func TestForwarderRetrySettings(t *testing.T) {
 		"forwarder_start_timeout":  "20s",
 	}
 	env := map[string]string{
-		"fetch_retry_horizon":      "FETCH_RETRY_HORIZON",
-		"fetch_retry_max_interval": "FETCH_RETRY_MAX_INTERVAL",
-		"forwarder_start_timeout":  "FORWARDER_START_TIMEOUT",
+		"forwarder_start_timeout": "FORWARDER_START_TIMEOUT",
 	}
 	vars := requiredInputs()
 	for k, v := range settings {
@@ -353,6 +351,21 @@ func TestForwarderRetrySettings(t *testing.T) {
 	for variable, name := range env {
 		if !isString(got[name], settings[variable]) {
 			t.Errorf("Lambda %s = %s, want var.%s (%q)", name, show(got[name]), variable, settings[variable])
+		}
+	}
+	// How the budget is spent is the worker's: its container gets them.
+	containers, fs := containerDefinitions(e)
+	reportFindings(t, "container definitions", fs)
+	workerEnv := map[string]cty.Value{}
+	for _, c := range containers {
+		entries, _ := containerEnvironment(c)
+		for _, en := range entries {
+			workerEnv[en.name] = en.value
+		}
+	}
+	for variable, name := range map[string]string{"fetch_retry_horizon": "FETCH_RETRY_HORIZON", "fetch_retry_max_interval": "FETCH_RETRY_MAX_INTERVAL"} {
+		if !isString(workerEnv[name], settings[variable]) {
+			t.Errorf("worker %s = %s, want var.%s (%q)", name, show(workerEnv[name]), variable, settings[variable])
 		}
 	}
 
@@ -707,7 +720,7 @@ func TestValidationsRejectBadInputs(t *testing.T) {
 		{"partner bus without org id", with(requiredInputs(), "genesys_org_id", cty.NullVal(cty.String)), "precondition of aws_cloudwatch_event_bus.genesys fails"},
 		{"batches in the conversations table", with(requiredInputs(), "dynamodb_batch_table_name", cty.StringVal(store.DefaultTableName)), "validation of var.dynamodb_batch_table_name fails"},
 		{"retry horizon not a Go duration", with(requiredInputs(), "fetch_retry_horizon", cty.StringVal("3 days")), "validation of var.fetch_retry_horizon fails"},
-		{"retry horizon below 1m", with(requiredInputs(), "fetch_retry_horizon", cty.StringVal("59s"), "fetch_retry_max_interval", cty.StringVal("10s")), "precondition of aws_lambda_function.forwarder fails: fetch_retry_horizon must be at least 1m"},
+		{"retry horizon below 1m", with(requiredInputs(), "fetch_retry_horizon", cty.StringVal("59s"), "fetch_retry_max_interval", cty.StringVal("10s")), "precondition of aws_ecs_service.worker fails: fetch_retry_horizon must be at least 1m"},
 		{"retry interval above the horizon", with(requiredInputs(), "fetch_retry_horizon", cty.StringVal("1h"), "fetch_retry_max_interval", cty.StringVal("61m")), "fetch_retry_max_interval must be at least 1s and at most fetch_retry_horizon"},
 		{"retry interval below 1s", with(requiredInputs(), "fetch_retry_max_interval", cty.StringVal("500ms")), "fetch_retry_max_interval must be at least 1s"},
 		{"start timeout at the Lambda timeout", with(requiredInputs(), "forwarder_start_timeout", cty.StringVal("1m")), "forwarder_start_timeout must be above 0 and below lambda_timeout_seconds"},

@@ -111,6 +111,10 @@ func run(createTable bool) error {
 	recorder := &activities.Recorder{Conversations: table, Batches: batches}
 	workflowWorker.RegisterActivityWithOptions(recorder.RecordFailedConversations, activity.RegisterOptions{Name: workflows.RecordFailuresActivityName})
 	workflowWorker.RegisterActivityWithOptions(recorder.RecordBatch, activity.RegisterOptions{Name: workflows.RecordBatchActivityName})
+	// A local activity of the scheduler: how this worker says to spend the
+	// budget (FETCH_*).
+	workflowWorker.RegisterActivityWithOptions(func(context.Context) (workflows.FetchSettings, error) { return cfg.Fetch, nil },
+		activity.RegisterOptions{Name: workflows.FetchSettingsActivityName})
 	watch := &activities.SchedulerWatch{Temporal: temporal}
 	workflowWorker.RegisterActivityWithOptions(watch.CheckFetchScheduler, activity.RegisterOptions{Name: workflows.CheckSchedulerActivityName})
 

@@ -173,7 +173,9 @@ func (c *fetchCore) accept(sub FetchSubmission) []outgoing {
 	if known && !invited {
 		return nil // sent again by a batch that has not heard back yet
 	}
-	if opts := sub.Options.withDefaults(); opts.validate() == nil {
+	// Runs from before the worker owned the fetch settings followed the
+	// latest submission's.
+	if opts := sub.Options.withDefaults(); !c.bounded && opts.validate() == nil {
 		c.opts = opts
 	}
 	if !invited && c.full() && len(sub.Conversations) > 0 {

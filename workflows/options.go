@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// WithDefaults returns o with every zero option set to its default.
+func (o Options) WithDefaults() Options { return o.withDefaults() }
+
 func (o Options) withDefaults() Options {
 	if o.FetchBatchSize == 0 {
 		o.FetchBatchSize = DefaultFetchBatchSize
@@ -31,31 +34,82 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// Setting names, as the environment and the README name them: the
+// configuration reads each from the variable of that name, and a problem
+// with an option names the setting.
+const (
+	SettingFetchBatchSize        = "FETCH_BATCH_SIZE"
+	SettingFetchConcurrency      = "FETCH_CONCURRENCY"
+	SettingFetchRetryHorizon     = "FETCH_RETRY_HORIZON"
+	SettingFetchRetryMaxInterval = "FETCH_RETRY_MAX_INTERVAL"
+	SettingReadyPollInterval     = "READY_POLL_INTERVAL"
+	SettingReadyTimeout          = "READY_TIMEOUT"
+)
+
+// Problem is one option out of range.
+type Problem struct {
+	Setting string
+	Value   any
+	Rule    string
+}
+
+func (p Problem) Error() string { return fmt.Sprintf("%s=%v: %s", p.Setting, p.Value, p.Rule) }
+
+// Problems checks o as it is (a zero option is out of range; see
+// WithDefaults) against the one set of rules the configuration and the
+// workflows share.
+func (o Options) Problems() []Problem {
+	var out []Problem
+	check := func(ok bool, setting string, value any, rule string) {
+		if !ok {
+			out = append(out, Problem{Setting: setting, Value: value, Rule: rule})
+		}
+	}
+	check(o.FetchBatchSize >= 1 && o.FetchBatchSize <= MaxFetchBatchSize, SettingFetchBatchSize, o.FetchBatchSize,
+		fmt.Sprintf("must be between 1 and %d", MaxFetchBatchSize))
+	check(o.FetchConcurrency >= 1 && o.FetchConcurrency <= MaxFetchConcurrency, SettingFetchConcurrency, o.FetchConcurrency,
+		fmt.Sprintf("must be between 1 and %d", MaxFetchConcurrency))
+	check(o.ReadyPollInterval >= time.Second, SettingReadyPollInterval, o.ReadyPollInterval, "must be at least 1s")
+	check(o.ReadyTimeout >= 0, SettingReadyTimeout, o.ReadyTimeout, "must not be negative")
+	check(o.FetchRetryHorizon >= time.Minute, SettingFetchRetryHorizon, o.FetchRetryHorizon, "must be at least 1m")
+	check(o.FetchRetryMaxInterval >= time.Second && o.FetchRetryMaxInterval <= o.FetchRetryHorizon,
+		SettingFetchRetryMaxInterval, o.FetchRetryMaxInterval, "must be at least 1s and at most "+SettingFetchRetryHorizon)
+	return out
+}
+
 // Validate reports every problem with o at once; zero values are valid and
 // mean the defaults.
-func (o Options) Validate() error { return o.withDefaults().validate() }
+func (o Options) Validate() error { return o.validate() }
 
 func (o Options) validate() error {
 	var errs []error
-	if o.FetchBatchSize < 1 || o.FetchBatchSize > MaxFetchBatchSize {
-		errs = append(errs, fmt.Errorf("fetch batch size %d: must be between 1 and %d", o.FetchBatchSize, MaxFetchBatchSize))
-	}
-	if o.FetchConcurrency < 1 || o.FetchConcurrency > MaxFetchConcurrency {
-		errs = append(errs, fmt.Errorf("fetch concurrency %d: must be between 1 and %d", o.FetchConcurrency, MaxFetchConcurrency))
-	}
-	if o.ReadyPollInterval < 0 {
-		errs = append(errs, fmt.Errorf("ready poll interval %s: must be positive", o.ReadyPollInterval))
-	}
-	if o.ReadyTimeout < 0 {
-		errs = append(errs, fmt.Errorf("ready timeout %s: must be positive", o.ReadyTimeout))
-	}
-	if o.FetchRetryHorizon < time.Minute {
-		errs = append(errs, fmt.Errorf("fetch retry horizon %s: must be at least 1m", o.FetchRetryHorizon))
-	}
-	if o.FetchRetryMaxInterval < time.Second || o.FetchRetryMaxInterval > o.FetchRetryHorizon {
-		errs = append(errs, fmt.Errorf("fetch retry max interval %s: must be at least 1s and at most the fetch retry horizon", o.FetchRetryMaxInterval))
+	for _, p := range o.withDefaults().Problems() {
+		errs = append(errs, p)
 	}
 	return errors.Join(errs...)
+}
+
+// FetchSettings are the options that decide how the Genesys request budget
+// is spent: they belong to the worker that spends it (its environment), not
+// to whoever started a batch. The scheduler asks the worker for them
+// (FetchSettingsActivityName) when a run starts.
+type FetchSettings struct {
+	BatchSize        int           `json:"batchSize"`
+	Concurrency      int           `json:"concurrency"`
+	RetryHorizon     time.Duration `json:"retryHorizon"`
+	RetryMaxInterval time.Duration `json:"retryMaxInterval"`
+}
+
+// Problems checks f by the same rules as Options.
+func (f FetchSettings) Problems() []Problem {
+	return Options{}.withDefaults().WithFetchSettings(f).Problems()
+}
+
+// WithFetchSettings returns o with the fetch settings of f.
+func (o Options) WithFetchSettings(f FetchSettings) Options {
+	o.FetchBatchSize, o.FetchConcurrency = f.BatchSize, f.Concurrency
+	o.FetchRetryHorizon, o.FetchRetryMaxInterval = f.RetryHorizon, f.RetryMaxInterval
+	return o
 }
 
 // ValidConversationID reports whether id is a canonical UUID

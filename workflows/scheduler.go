@@ -168,6 +168,9 @@ func newScheduler(ctx workflow.Context, in SchedulerInput) (*scheduler, error) {
 	s.bounded = workflow.GetVersion(ctx, boundedSchedulerChange, workflow.DefaultVersion, boundedSchedulerVersion) >= boundedSchedulerVersion
 	s.core.bounded = s.bounded
 	s.core.advance(workflow.Now(ctx))
+	if s.bounded {
+		s.core.opts = s.workerSettings(ctx, s.core.opts)
+	}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, s.progress); err != nil {
 		return nil, fmt.Errorf("register %s query: %w", ProgressQuery, err)
 	}
@@ -222,6 +225,27 @@ func (s *scheduler) run(ctx workflow.Context) error {
 		}
 		s.selector.Select(ctx)
 	}
+}
+
+// workerSettings asks the worker how to spend the budget (FETCH_*): the
+// worker that spends it decides, not whichever forwarder started a batch,
+// so two forwarder versions during a rollout cannot switch the scheduler
+// back and forth. A new worker configuration applies from the next run.
+func (s *scheduler) workerSettings(ctx workflow.Context, opts Options) Options {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	var f FetchSettings
+	if err := workflow.ExecuteLocalActivity(lctx, FetchSettingsActivityName).Get(ctx, &f); err != nil {
+		s.logger.Warn("could not read the worker's fetch settings; keeping the batch's", "error", err)
+		return opts
+	}
+	if problems := f.Problems(); len(problems) > 0 {
+		s.logger.Warn("the worker's fetch settings are out of range; keeping the batch's", "problems", problems)
+		return opts
+	}
+	return opts.WithFetchSettings(f)
 }
 
 // takeArrived hands the core what the selector delivered.

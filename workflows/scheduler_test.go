@@ -26,6 +26,9 @@ type schedulerHarness struct {
 	reports   map[SubmissionKey]FetchReport
 	resubmits []SubmissionKey
 	chunks    [][]string
+	// settings are the worker's FETCH_* settings; nil: none configured,
+	// and the scheduler keeps the batch's.
+	settings *FetchSettings
 }
 
 // newSchedulerHarness answers fetch activities with fetch, each taking
@@ -37,6 +40,12 @@ func newSchedulerHarness(t *testing.T, latency time.Duration, fetch func(FetchRe
 	h.env.RegisterActivityWithOptions(func(context.Context, FetchRequest) (FetchResult, error) {
 		return FetchResult{}, errors.New("unmocked")
 	}, activity.RegisterOptions{Name: FetchActivityName})
+	h.env.RegisterActivityWithOptions(func(context.Context) (FetchSettings, error) {
+		if h.settings == nil {
+			return FetchSettings{}, temporal.NewNonRetryableApplicationError("no worker settings in this test", "Unset", nil)
+		}
+		return *h.settings, nil
+	}, activity.RegisterOptions{Name: FetchSettingsActivityName})
 	h.env.OnActivity(FetchActivityName, mock.Anything, mock.Anything).After(latency).Return(
 		func(_ context.Context, req FetchRequest) (FetchResult, error) {
 			ids := make([]string, len(req.Conversations))
@@ -406,4 +415,17 @@ func TestSchedulerContinuesAsNewWithinSecondsOfASlowChunk(t *testing.T) {
 	require.Len(t, next.Carry.Queue, 150, "the conversations of both chunks in flight are queued again")
 	require.Len(t, next.Carry.Open, 1)
 	assert.Equal(t, 150, next.Carry.Open[0].Pending)
+}
+
+// TestTheWorkersFetchSettingsWin: the scheduler spends the budget as the
+// worker is configured, whatever the batches' forwarder said; a second
+// forwarder version's options do not switch it either.
+func TestTheWorkersFetchSettingsWin(t *testing.T) {
+	h := newSchedulerHarness(t, 0, storeAll)
+	h.settings = &FetchSettings{BatchSize: 10, Concurrency: 2, RetryHorizon: time.Hour, RetryMaxInterval: time.Minute}
+	all := refs(60)
+	h.submitAt(0, FetchSubmission{Requester: "batch-a", Seq: 1, Conversations: all[:30], Options: Options{FetchBatchSize: 100}})
+	h.submitAt(0, FetchSubmission{Requester: "batch-b", Seq: 1, Conversations: all[30:], Options: Options{FetchBatchSize: 25}})
+	h.run(t, SchedulerInput{Options: Options{FetchBatchSize: 100}})
+	assert.Equal(t, []int{10, 10, 10, 10, 10, 10}, chunkSizes(h.chunks))
 }

@@ -25,6 +25,9 @@ const (
 	RecordFailuresActivityName = "RecordFailedConversations"
 	// RecordBatchActivityName writes a finished batch's audit record.
 	RecordBatchActivityName = "RecordBatch"
+	// FetchSettingsActivityName is the local activity that tells the
+	// scheduler the worker's FetchSettings.
+	FetchSettingsActivityName = "FetchSettings"
 	// CheckSchedulerActivityName tells a batch that has heard nothing for a
 	// while whether its fetch scheduler is making progress.
 	CheckSchedulerActivityName = "CheckFetchScheduler"

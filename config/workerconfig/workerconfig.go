@@ -10,6 +10,7 @@ import (
 	"github.com/genesys-ingest/genesys-ingest/activities/genesys"
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/config"
+	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
 
 // Defaults that are not the workflow's own.
@@ -34,7 +35,10 @@ type Worker struct {
 	GenesysRequestsPerSecond float64
 	// MaxConcurrentFetches caps fetch activities running in this worker.
 	MaxConcurrentFetches int
-	Store                store.Config
+	// Fetch is how the fetch scheduler spends the budget; the worker, not
+	// the forwarder, decides it.
+	Fetch workflows.FetchSettings
+	Store store.Config
 	// BatchTable holds each batch's audit record.
 	BatchTable     string
 	StopTimeout    time.Duration
@@ -59,6 +63,7 @@ func Load(env config.Lookup) (Worker, error) {
 		Genesys:                  readGenesys(r),
 		GenesysRequestsPerSecond: r.Float("GENESYS_REQUESTS_PER_SECOND", DefaultGenesysRequestsPerSecond),
 		MaxConcurrentFetches:     r.Int("FETCH_MAX_CONCURRENT_ACTIVITIES", DefaultMaxConcurrentFetches),
+		Fetch:                    r.FetchSettings(),
 		Store:                    readStore(r),
 		BatchTable:               readBatchTable(r),
 		StopTimeout:              r.Duration("WORKER_STOP_TIMEOUT", DefaultWorkerStopTimeout),

@@ -67,7 +67,8 @@ func TestSQSBatchStartsOneWorkflowAndAcknowledgesPoison(t *testing.T) {
 	assert.Equal(t, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY, opts.WorkflowIDReusePolicy)
 	in := starter.inputs[0]
 	assert.Len(t, in.Conversations, 2)
-	assert.Equal(t, workflows.DefaultFetchBatchSize, in.Options.FetchBatchSize)
+	assert.Equal(t, workflows.DefaultReadyTimeout, in.Options.ReadyTimeout)
+	assert.Zero(t, in.Options.FetchBatchSize, "how to fetch is the worker's to say")
 
 	assert.Equal(t, events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}, out.LambdaResponse())
 	rejected := logs.FilterMessage("record rejected").All()

@@ -117,6 +117,17 @@ resource "aws_ecs_service" "worker" {
   lifecycle {
     # Application Auto Scaling owns the running count after creation.
     ignore_changes = [desired_count]
+
+    # The worker validates its settings when it starts and exits on one out
+    # of range (workerconfig.Load): refuse them here.
+    precondition {
+      condition     = local.fetch_retry_horizon_seconds >= 60
+      error_message = "fetch_retry_horizon must be at least 1m."
+    }
+    precondition {
+      condition     = local.fetch_retry_max_interval_seconds >= 1 && local.fetch_retry_max_interval_seconds <= local.fetch_retry_horizon_seconds
+      error_message = "fetch_retry_max_interval must be at least 1s and at most fetch_retry_horizon."
+    }
   }
 
   depends_on = [

@@ -37,14 +37,6 @@ resource "aws_lambda_function" "forwarder" {
   # batch when one is out of range (config.LoadForwarder): refuse them here.
   lifecycle {
     precondition {
-      condition     = local.fetch_retry_horizon_seconds >= 60
-      error_message = "fetch_retry_horizon must be at least 1m."
-    }
-    precondition {
-      condition     = local.fetch_retry_max_interval_seconds >= 1 && local.fetch_retry_max_interval_seconds <= local.fetch_retry_horizon_seconds
-      error_message = "fetch_retry_max_interval must be at least 1s and at most fetch_retry_horizon."
-    }
-    precondition {
       condition     = local.forwarder_start_timeout_seconds > 0 && local.forwarder_start_timeout_seconds < var.lambda_timeout_seconds
       error_message = "forwarder_start_timeout must be above 0 and below lambda_timeout_seconds."
     }

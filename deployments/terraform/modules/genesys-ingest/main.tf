@@ -85,18 +85,14 @@ locals {
   # --- Forwarder Lambda environment (no secret values: ARNs only) -----------
   lambda_environment = merge(
     {
-      TEMPORAL_ADDRESS         = var.temporal_address
-      TEMPORAL_NAMESPACE       = var.temporal_namespace
-      TEMPORAL_TASK_QUEUE      = var.temporal_task_queue
-      GENESYS_TASK_QUEUE       = var.genesys_task_queue
-      FETCH_BATCH_SIZE         = tostring(var.fetch_batch_size)
-      FETCH_CONCURRENCY        = tostring(var.fetch_concurrency)
-      READY_POLL_INTERVAL      = var.ready_poll_interval
-      READY_TIMEOUT            = var.ready_timeout
-      FETCH_RETRY_HORIZON      = var.fetch_retry_horizon
-      FETCH_RETRY_MAX_INTERVAL = var.fetch_retry_max_interval
-      FORWARDER_START_TIMEOUT  = var.forwarder_start_timeout
-      LOG_LEVEL                = var.lambda_log_level
+      TEMPORAL_ADDRESS        = var.temporal_address
+      TEMPORAL_NAMESPACE      = var.temporal_namespace
+      TEMPORAL_TASK_QUEUE     = var.temporal_task_queue
+      GENESYS_TASK_QUEUE      = var.genesys_task_queue
+      READY_POLL_INTERVAL     = var.ready_poll_interval
+      READY_TIMEOUT           = var.ready_timeout
+      FORWARDER_START_TIMEOUT = var.forwarder_start_timeout
+      LOG_LEVEL               = var.lambda_log_level
     },
     # The forwarder reads the secret itself on its first invocation.
     { for k, v in { TEMPORAL_API_KEY_SECRET_ARN = local.temporal_secret_arn } : k => v if var.temporal_auth_mode == "api_key" },
@@ -117,15 +113,20 @@ locals {
       GENESYS_REGION                  = var.genesys_region
       GENESYS_REQUESTS_PER_SECOND     = tostring(var.genesys_requests_per_second)
       FETCH_MAX_CONCURRENT_ACTIVITIES = tostring(var.worker_max_concurrent_fetches)
-      DYNAMODB_TABLE                  = aws_dynamodb_table.conversations.name
-      DYNAMODB_BATCH_TABLE            = aws_dynamodb_table.batches.name
-      AWS_REGION                      = local.region
-      WORKER_STOP_TIMEOUT             = "${var.worker_stop_timeout_seconds}s"
-      LOG_FORMAT                      = "json"
-      LOG_LEVEL                       = var.worker_log_level
-      METRICS_ADDRESS                 = var.worker_metrics_address
-      BACKLOG_METRIC_NAMESPACE        = local.backlog_metric_namespace
-      BACKLOG_METRIC_INTERVAL         = "${var.backlog_metric_interval_seconds}s"
+      # How the fetch scheduler spends the budget: the worker's to say.
+      FETCH_BATCH_SIZE         = tostring(var.fetch_batch_size)
+      FETCH_CONCURRENCY        = tostring(var.fetch_concurrency)
+      FETCH_RETRY_HORIZON      = var.fetch_retry_horizon
+      FETCH_RETRY_MAX_INTERVAL = var.fetch_retry_max_interval
+      DYNAMODB_TABLE           = aws_dynamodb_table.conversations.name
+      DYNAMODB_BATCH_TABLE     = aws_dynamodb_table.batches.name
+      AWS_REGION               = local.region
+      WORKER_STOP_TIMEOUT      = "${var.worker_stop_timeout_seconds}s"
+      LOG_FORMAT               = "json"
+      LOG_LEVEL                = var.worker_log_level
+      METRICS_ADDRESS          = var.worker_metrics_address
+      BACKLOG_METRIC_NAMESPACE = local.backlog_metric_namespace
+      BACKLOG_METRIC_INTERVAL  = "${var.backlog_metric_interval_seconds}s"
     },
     { for k, v in { TEMPORAL_TLS = tostring(var.temporal_tls) } : k => v if var.temporal_tls != null },
   )

@@ -237,7 +237,7 @@ variable "event_source_maximum_concurrency" {
 }
 
 variable "fetch_batch_size" {
-  description = "FETCH_BATCH_SIZE: conversation ids per analytics multi-get in the workflows the forwarder starts."
+  description = "FETCH_BATCH_SIZE (worker): conversation ids per analytics multi-get."
   type        = number
   default     = 100
 
@@ -248,7 +248,7 @@ variable "fetch_batch_size" {
 }
 
 variable "fetch_concurrency" {
-  description = "FETCH_CONCURRENCY: fetch activities the fetch scheduler keeps scheduled, for all batches together."
+  description = "FETCH_CONCURRENCY (worker): fetch activities the fetch scheduler keeps scheduled, for all batches together."
   type        = number
   default     = 10
 
