@@ -41,6 +41,8 @@ type Fetcher struct {
 	Store   Store
 	// Now stamps fetchedAt; time.Now when nil.
 	Now func() time.Time
+
+	breaker genesysBreaker
 }
 
 // FetchAndStoreConversations fetches one chunk of conversations with a single
@@ -72,15 +74,29 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 	// failed before this one too.
 	result := workflows.FetchResult{Requests: attempt}
 
+	if wait, last, ok := f.breaker.allow(f.now()); !ok {
+		// No request: Genesys failed for this worker's other fetches too.
+		return result, f.blocked(ctx, temporal.NewApplicationErrorWithOptions(
+			"waiting for Genesys to recover before another request (last error: "+last+")",
+			workflows.ErrTypeUnavailable, temporal.ApplicationErrorOptions{NextRetryDelay: wait}))
+	}
 	fetched, err := f.Genesys.FetchConversations(ctx, ids)
 	if err != nil {
-		if reason, ok := perConversation(err); ok && len(ids) == 1 {
+		reason, isPerConversation := perConversation(err)
+		if !isPerConversation {
+			classified := classify(err)
+			f.breaker.failed(f.now(), retryDelay(classified), classified.Error())
+			return result, f.blocked(ctx, classified)
+		}
+		f.breaker.succeeded()
+		if len(ids) == 1 {
 			result.Failed = append(result.Failed, workflows.Failure{ConversationID: ids[0], Reason: reason, Attempts: attempt})
 			recordMetrics(ctx, result)
 			return result, nil
 		}
-		return result, f.blocked(ctx, classify(err))
+		return result, classify(err)
 	}
+	f.breaker.succeeded()
 	fetchedAt := f.now()
 
 	var toStore []store.Record
@@ -229,6 +245,15 @@ func (f *Fetcher) now() time.Time {
 		return f.Now()
 	}
 	return time.Now()
+}
+
+// retryDelay is the NextRetryDelay err asks for; 0 when none.
+func retryDelay(err error) time.Duration {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.NextRetryDelay()
+	}
+	return 0
 }
 
 // perConversation reports whether err is something a single conversation id
