@@ -25,10 +25,14 @@ func (s *Server) visibleJSON(e *entry, now time.Time, st *Settings) []byte {
 	if e == nil {
 		return nil
 	}
-	switch e.visibility(now, st.AbsentFor, st.WrapupFor) {
-	case absent:
+	v := e.visibility(now, st.AbsentFor, st.WrapupFor)
+	switch {
+	case v == absent:
 		return nil
-	case notReady:
+	case e.poisoned() == poisonBrokenRecord:
+		s.counters.faults[faultPoisonBrokenRecord].Add(1)
+		return e.brokenJSON
+	case v == notReady:
 		return e.notReadyJSON
 	default:
 		return s.pool.completeJSON(e)
@@ -39,7 +43,11 @@ func (s *Server) visibleJSON(e *entry, now time.Time, st *Settings) []byte {
 func (s *Server) handleConversation(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s.counters.idsRequested.Add(1)
-	body := s.visibleJSON(s.pool.lookup(id), s.now(), s.settings.Load())
+	e := s.pool.lookup(id)
+	if s.refuseBadIDs(w, []string{id}, []*entry{e}) {
+		return
+	}
+	body := s.visibleJSON(e, s.now(), s.settings.Load())
 	if body == nil {
 		s.counters.notFound.Add(1)
 		writeAPIError(w, http.StatusNotFound, "not.found", fmt.Sprintf("Conversation %s was not found.", id))
@@ -66,6 +74,9 @@ func (s *Server) handleMultiGet(w http.ResponseWriter, r *http.Request) {
 	s.counters.idsRequested.Add(int64(len(ids)))
 	now, st := s.now(), s.settings.Load()
 	found := s.pool.lookupMany(ids)
+	if s.refuseBadIDs(w, ids, found) {
+		return
+	}
 
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()

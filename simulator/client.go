@@ -52,6 +52,13 @@ func (c *Client) GroundTruth(ctx context.Context, id string) (GroundTruth, error
 	return res, c.do(ctx, http.MethodGet, "/sim/conversations/"+id+"/expected", nil, &res)
 }
 
+// Catalog returns the org, queue, division, wrap-up code and user ids the
+// conversations are drawn from.
+func (c *Client) Catalog(ctx context.Context) (Catalog, error) {
+	var res Catalog
+	return res, c.do(ctx, http.MethodGet, "/sim/catalog", nil, &res)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {

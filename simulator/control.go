@@ -67,6 +67,12 @@ type GroundTruth struct {
 	Emitted  bool                  `json:"emitted"`
 	State    string                `json:"state"` // what the API serves now: absent, notReady or complete
 	Complete AnalyticsConversation `json:"complete"`
+	// Poisoned conversations are permanently bad (settings poisonRate):
+	// PoisonKind badRequest makes every request naming the id answer 400,
+	// brokenRecord serves a record that cannot be mapped. No client can get
+	// them; a correct pipeline records them as failed.
+	Poisoned   bool   `json:"poisoned,omitempty"`
+	PoisonKind string `json:"poisonKind,omitempty"`
 }
 
 // handleExpected is GET /sim/conversations/{id}/expected.
@@ -78,12 +84,15 @@ func (s *Server) handleExpected(w http.ResponseWriter, r *http.Request) {
 	}
 	st := s.settings.Load()
 	c := s.gen.Generate(e.index)
+	poison := e.poisoned()
 	writeJSON(w, http.StatusOK, GroundTruth{
-		Expected: c.Expected,
-		Index:    e.index,
-		Emitted:  e.endedAt.Load() != 0,
-		State:    e.visibility(s.now(), st.AbsentFor, st.WrapupFor).String(),
-		Complete: c.Record,
+		Expected:   c.Expected,
+		Index:      e.index,
+		Emitted:    e.endedAt.Load() != 0,
+		State:      e.visibility(s.now(), st.AbsentFor, st.WrapupFor).String(),
+		Complete:   c.Record,
+		Poisoned:   poison != poisonNone,
+		PoisonKind: poison.String(),
 	})
 }
 
@@ -129,12 +138,19 @@ func (s *Server) handlePostSettings(w http.ResponseWriter, r *http.Request) {
 	if patch.ExpireTokensNow {
 		s.tokens.expireAll()
 	}
+	if patch.ForceUnauthorized != nil {
+		s.forcedUnauthorized.Store(int64(*patch.ForceUnauthorized))
+	}
 	s.settingsMu.Unlock()
 
-	if changes := settingsChanges(old, updated); len(changes) > 0 || patch.ExpireTokensNow {
-		if patch.ExpireTokensNow {
-			changes = append(changes, "expireTokensNow", true)
-		}
+	changes := settingsChanges(old, updated)
+	if patch.ExpireTokensNow {
+		changes = append(changes, "expireTokensNow", true)
+	}
+	if patch.ForceUnauthorized != nil {
+		changes = append(changes, "forceUnauthorized", *patch.ForceUnauthorized)
+	}
+	if len(changes) > 0 {
 		s.log.Info("settings changed", changes...)
 	}
 	writeJSON(w, http.StatusOK, updated)

@@ -32,6 +32,10 @@ const (
 	defaultBatchSize = 10
 	maxBatchSize     = 10_000 // the SQS event source mapping's ceiling
 	maxEmit          = 100_000
+	maxCopies        = 5
+	// laterEventOffset is how much later than the original a later event
+	// (EmitRequest.LaterEventsFor) is stamped.
+	laterEventOffset = time.Minute
 )
 
 // Envelope is an EventBridge event from the Genesys partner source.
@@ -89,11 +93,19 @@ type EventBody struct {
 
 // EmitRequest is the body of POST /sim/emit.
 type EmitRequest struct {
-	Conversations int      `json:"conversations"` // 1..100000
+	Conversations int      `json:"conversations"` // 1..100000 new ones; 0 with LaterEventsFor
 	Shape         string   `json:"shape"`         // "sqs" (default), "array" or "single"
 	BatchSize     int      `json:"batchSize"`     // events per delivery; default 10, max 10000; 1 for single
 	Topics        []string `json:"topics"`        // default: customer.end and acw
 	Poison        bool     `json:"poison"`        // sqs only: two bad records per delivery
+	// Copies delivers every event this many times (1 to 5; 0 means 1),
+	// each copy in a different delivery, as EventBridge and SQS may.
+	Copies int `json:"copies,omitempty"`
+	// LaterEventsFor emits, instead of new conversations, the events of
+	// these already emitted conversations again, stamped one minute after
+	// the originals: what Genesys sends when a conversation changes after
+	// it ended (an edited wrap-up). Their readiness clock keeps running.
+	LaterEventsFor []string `json:"laterEventsFor,omitempty"`
 }
 
 // EmitResult is the answer of POST /sim/emit. Each delivery is exactly what
@@ -106,8 +118,19 @@ type EmitResult struct {
 
 func (req *EmitRequest) normalize() error {
 	var errs []error
-	if req.Conversations < 1 || req.Conversations > maxEmit {
+	switch {
+	case len(req.LaterEventsFor) > 0 && req.Conversations != 0:
+		errs = append(errs, errors.New("conversations must be 0 (or omitted) with laterEventsFor"))
+	case len(req.LaterEventsFor) > maxEmit:
+		errs = append(errs, fmt.Errorf("laterEventsFor names at most %d conversations, got %d", maxEmit, len(req.LaterEventsFor)))
+	case len(req.LaterEventsFor) == 0 && (req.Conversations < 1 || req.Conversations > maxEmit):
 		errs = append(errs, fmt.Errorf("conversations must be between 1 and %d, got %d", maxEmit, req.Conversations))
+	}
+	if req.Copies == 0 {
+		req.Copies = 1
+	}
+	if req.Copies < 1 || req.Copies > maxCopies {
+		errs = append(errs, fmt.Errorf("copies must be between 1 and %d, got %d", maxCopies, req.Copies))
 	}
 	if req.Shape == "" {
 		req.Shape = "sqs"
@@ -158,7 +181,8 @@ type pendingEvent struct {
 }
 
 // Emit hands out the events of the next req.Conversations never-emitted
-// conversations and starts their readiness clock.
+// conversations and starts their readiness clock (each one poisoned or not
+// at the settings' poisonRate), or the later events of req.LaterEventsFor.
 func (s *Server) Emit(req EmitRequest) (EmitResult, error) {
 	if err := req.normalize(); err != nil {
 		return EmitResult{}, err
@@ -167,37 +191,67 @@ func (s *Server) Emit(req EmitRequest) (EmitResult, error) {
 	em.mu.Lock()
 	defer em.mu.Unlock()
 
-	now := s.now()
-	res := EmitResult{ConversationIDs: make([]string, 0, req.Conversations)}
+	now, st := s.now(), s.settings.Load()
+	later := len(req.LaterEventsFor) > 0
+	entries, shift := []*entry(nil), time.Duration(0)
+	if later {
+		var err error
+		if entries, err = s.pool.emitted(req.LaterEventsFor); err != nil {
+			return EmitResult{}, err
+		}
+		shift = laterEventOffset
+	} else {
+		entries = s.pool.takeNext(req.Conversations)
+	}
+	res := EmitResult{ConversationIDs: make([]string, 0, len(entries))}
 	var events []pendingEvent
-	for _, e := range s.pool.takeNext(req.Conversations) {
+	for _, e := range entries {
 		c := s.gen.Generate(e.index)
-		events = append(events, em.events(c.Record, req.Topics)...)
-		s.pool.markEnded(e, c, now)
+		events = append(events, em.events(c.Record, req.Topics, shift)...)
+		if !later {
+			s.pool.markEnded(e, c, now, s.gen.poisonOf(e.index, st.PoisonRate))
+		}
 		res.ConversationIDs = append(res.ConversationIDs, e.id)
 	}
 	// EventBridge guarantees no order: interleave conversations and split
-	// each one's events across deliveries.
-	em.r.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
-	res.Events = len(events)
-	for batch := range slices.Chunk(events, req.BatchSize) {
-		switch req.Shape {
-		case "single":
-			res.Deliveries = append(res.Deliveries, batch[0].body)
-		case "array":
-			res.Deliveries = append(res.Deliveries, jsonArray(batch))
-		case "sqs":
-			res.Deliveries = append(res.Deliveries, em.sqsBatch(batch, req.Poison))
+	// each one's events across deliveries. Each copy is shuffled and cut on
+	// its own, so no delivery holds an event twice.
+	for k := range req.Copies {
+		round := events
+		if k > 0 {
+			round = slices.Clone(events)
+		}
+		em.r.Shuffle(len(round), func(i, j int) { round[i], round[j] = round[j], round[i] })
+		for batch := range slices.Chunk(round, req.BatchSize) {
+			switch req.Shape {
+			case "single":
+				res.Deliveries = append(res.Deliveries, batch[0].body)
+			case "array":
+				res.Deliveries = append(res.Deliveries, jsonArray(batch))
+			case "sqs":
+				res.Deliveries = append(res.Deliveries, em.sqsBatch(batch, req.Poison))
+			}
 		}
 	}
-	s.counters.emitted.Add(int64(req.Conversations))
+	if req.Copies > 1 {
+		// Copies arrive interleaved with other deliveries, not as a replay
+		// at the end.
+		em.r.Shuffle(len(res.Deliveries), func(i, j int) {
+			res.Deliveries[i], res.Deliveries[j] = res.Deliveries[j], res.Deliveries[i]
+		})
+	}
+	res.Events = len(events) * req.Copies
+	if !later {
+		s.counters.emitted.Add(int64(req.Conversations))
+	}
 	s.counters.eventsEmitted.Add(int64(res.Events))
 	return res, nil
 }
 
 // events derives the conversation's events from its complete record: one
-// customer.end per customer session, one acw per answering agent session.
-func (em *emitter) events(rec AnalyticsConversation, topics []string) []pendingEvent {
+// customer.end per customer session, one acw per answering agent session,
+// stamped shift after the record's moments.
+func (em *emitter) events(rec AnalyticsConversation, topics []string, shift time.Duration) []pendingEvent {
 	var contact Session
 	for _, p := range rec.Participants {
 		if p.Purpose == "customer" {
@@ -229,7 +283,7 @@ func (em *emitter) events(rec AnalyticsConversation, topics []string) []pendingE
 						last = g
 					}
 				}
-				body.EventTime = parseMs(last.SegmentEnd)
+				body.EventTime = parseMs(last.SegmentEnd) + shift.Milliseconds()
 				body.DisconnectType = strings.ToUpper(last.DisconnectType)
 				body.DivisionID = rec.DivisionIDs[0]
 				out = append(out, em.envelope(TopicCustomerEnd, body))
@@ -239,7 +293,7 @@ func (em *emitter) events(rec AnalyticsConversation, topics []string) []pendingE
 					continue // alerted but never answered: no after-call work
 				}
 				w := s.Segments[i]
-				body.EventTime = parseMs(w.SegmentEnd)
+				body.EventTime = parseMs(w.SegmentEnd) + shift.Milliseconds()
 				body.UserID, body.QueueID, body.WrapupCode = p.UserID, w.QueueID, w.WrapUpCode
 				body.WrapupDurationMs = parseMs(w.SegmentEnd) - parseMs(w.SegmentStart)
 				out = append(out, em.envelope(TopicACW, body))

@@ -254,3 +254,85 @@ func TestExpectedEndpointReturnsGroundTruth(t *testing.T) {
 		t.Fatalf("unknown id: %d", res.status)
 	}
 }
+
+// envelopesOf returns the envelope ids of each SQS delivery.
+func envelopesOf(t *testing.T, deliveries []json.RawMessage) [][]Envelope {
+	t.Helper()
+	out := make([][]Envelope, len(deliveries))
+	for d, raw := range deliveries {
+		var batch sqsDelivery
+		if err := json.Unmarshal(raw, &batch); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range batch.Records {
+			var env Envelope
+			if err := json.Unmarshal([]byte(r.Body), &env); err != nil {
+				t.Fatal(err)
+			}
+			out[d] = append(out[d], env)
+		}
+	}
+	return out
+}
+
+func TestEmitCopiesDeliverEveryEventSeveralTimesInDifferentDeliveries(t *testing.T) {
+	h := newHarness(t)
+	res := h.emit(EmitRequest{Conversations: 6, BatchSize: 5, Copies: 3})
+	copies := map[string]int{}
+	for d, envs := range envelopesOf(t, res.Deliveries) {
+		seen := map[string]bool{}
+		for _, env := range envs {
+			if seen[env.ID] {
+				t.Fatalf("delivery %d holds event %s twice", d, env.ID)
+			}
+			seen[env.ID] = true
+			copies[env.ID]++
+		}
+	}
+	for id, n := range copies {
+		if n != 3 {
+			t.Fatalf("event %s delivered %d times", id, n)
+		}
+	}
+	if len(copies)*3 != res.Events {
+		t.Fatalf("%d distinct events, %d delivered", len(copies), res.Events)
+	}
+}
+
+func TestEmitLaterEventsForStampsTheEventsOneMinuteLater(t *testing.T) {
+	h := newHarness(t)
+	first := h.emit(EmitRequest{Conversations: 4, BatchSize: 100})
+	later := h.emit(EmitRequest{LaterEventsFor: first.ConversationIDs, BatchSize: 100})
+	if !slices.Equal(later.ConversationIDs, first.ConversationIDs) || later.Events != first.Events {
+		t.Fatalf("later events: %v, %d events; first: %v, %d events", later.ConversationIDs, later.Events, first.ConversationIDs, first.Events)
+	}
+	times := func(res EmitResult) map[string]int64 {
+		out := map[string]int64{}
+		for _, envs := range envelopesOf(t, res.Deliveries) {
+			for _, env := range envs {
+				b := env.Detail.EventBody
+				out[b.ConversationID+"/"+b.SessionID] = b.EventTime
+			}
+		}
+		return out
+	}
+	before, after := times(first), times(later)
+	for k, at := range before {
+		if after[k] != at+time.Minute.Milliseconds() {
+			t.Fatalf("%s: later event at %d, original at %d", k, after[k], at)
+		}
+	}
+	if c := h.srv.Counters(); c.Emitted != 4 || c.EventsEmitted != int64(2*first.Events) {
+		t.Fatalf("counters = %+v", c)
+	}
+	for _, body := range []string{
+		`{"laterEventsFor": ["` + h.srv.gen.ConversationID(100) + `"]}`, // never emitted
+		`{"laterEventsFor": ["nope"]}`,
+		`{"conversations": 1, "laterEventsFor": ["` + first.ConversationIDs[0] + `"]}`,
+		`{"conversations": 1, "copies": 6}`,
+	} {
+		if res := h.do(http.MethodPost, "/sim/emit", "", body); res.status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", body, res.status, res.body)
+		}
+	}
+}

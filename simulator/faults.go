@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -18,16 +19,33 @@ const (
 	faultTimeout504
 	faultReset
 	faultMalformed
+	faultHTMLError
+	faultRateLimitStorm
 	faultSlow
+	// The ones below are not drawn per request: an outage or a revoked
+	// permission lasts until switched off, forced 401s are counted down and
+	// poisoned conversations are bad for good.
+	faultOutage
+	faultPermissionRevoked
+	faultForcedUnauthorized
+	faultPoisonBadRequest
+	faultPoisonBrokenRecord
 	faultKinds
 )
 
 var faultNames = [faultKinds]string{
-	faultError5xx:   "error5xx",
-	faultTimeout504: "timeout504",
-	faultReset:      "reset",
-	faultMalformed:  "malformed",
-	faultSlow:       "slow",
+	faultError5xx:           "error5xx",
+	faultTimeout504:         "timeout504",
+	faultReset:              "reset",
+	faultMalformed:          "malformed",
+	faultHTMLError:          "htmlError",
+	faultRateLimitStorm:     "rateLimitStorm",
+	faultSlow:               "slow",
+	faultOutage:             "outage",
+	faultPermissionRevoked:  "permissionRevoked",
+	faultForcedUnauthorized: "forcedUnauthorized",
+	faultPoisonBadRequest:   "poisonBadRequest",
+	faultPoisonBrokenRecord: "poisonBrokenRecord",
 }
 
 // faultInjector draws faults from a seeded generator, so a run with the same
@@ -42,13 +60,15 @@ type faultInjector struct {
 type faultPlan struct {
 	slow    time.Duration
 	outcome fault
+	// retryAfter is what a rate-limit storm's 429 asks for.
+	retryAfter time.Duration
 }
 
 func (f *faultInjector) plan(st *Settings) faultPlan {
 	p := faultPlan{outcome: faultNone}
 	// Draw nothing while faults are off, so switching them on starts the
 	// same sequence whatever traffic came before.
-	if st.SlowRate == 0 && st.Error5xxRate == 0 && st.Timeout504Rate == 0 && st.ResetRate == 0 && st.MalformedRate == 0 {
+	if st.SlowRate == 0 && st.outcomeRateSum() == 0 {
 		return p
 	}
 	f.mu.Lock()
@@ -57,11 +77,15 @@ func (f *faultInjector) plan(st *Settings) faultPlan {
 	if slow < st.SlowRate {
 		p.slow = st.SlowDelay
 	}
+	p.retryAfter = st.StormRetryAfter
 	// The outcome faults partition [0, 1) so their rates are exact.
 	for _, c := range []struct {
 		kind fault
 		rate float64
-	}{{faultError5xx, st.Error5xxRate}, {faultTimeout504, st.Timeout504Rate}, {faultReset, st.ResetRate}, {faultMalformed, st.MalformedRate}} {
+	}{
+		{faultError5xx, st.Error5xxRate}, {faultTimeout504, st.Timeout504Rate}, {faultReset, st.ResetRate},
+		{faultMalformed, st.MalformedRate}, {faultHTMLError, st.HTMLErrorRate}, {faultRateLimitStorm, st.RateLimitStormRate},
+	} {
 		if u < c.rate {
 			p.outcome = c.kind
 			break
@@ -93,6 +117,11 @@ func (s *Server) serveWithFaults(w http.ResponseWriter, r *http.Request, plan fa
 		writeAPIError(w, http.StatusGatewayTimeout, "request.timeout", "The request timed out.")
 	case faultReset:
 		resetConnection(w)
+	case faultHTMLError:
+		writeHTMLError(w)
+	case faultRateLimitStorm:
+		s.counters.rateLimited.Add(1)
+		writeTooManyRequests(w, ceilSeconds(plan.retryAfter))
 	case faultMalformed:
 		// Serve the real answer cut in half: valid headers, status 200 and
 		// a body that stops mid-document, as a dropped proxy stream does.
@@ -103,6 +132,25 @@ func (s *Server) serveWithFaults(w http.ResponseWriter, r *http.Request, plan fa
 	default:
 		next(w, r)
 	}
+}
+
+// htmlErrorPage is what a load balancer in front of the API serves when its
+// upstream fails: not JSON, not the Genesys error shape.
+const htmlErrorPage = `<html>
+<head><title>502 Bad Gateway</title></head>
+<body>
+<center><h1>502 Bad Gateway</h1></center>
+<hr><center>nginx</center>
+</body>
+</html>
+`
+
+func writeHTMLError(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", strconv.Itoa(len(htmlErrorPage)))
+	w.WriteHeader(http.StatusBadGateway)
+	_, _ = w.Write([]byte(htmlErrorPage))
 }
 
 // resetConnection drops the connection without a response. Linger 0 makes

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -105,6 +106,8 @@ func TestSettingsRejectInvalidValuesAndChangeNothing(t *testing.T) {
 		`{"error5xxRate": 1.5}`, `{"slowRate": -0.1}`, `{"error5xxRate": 0.6, "resetRate": 0.6}`,
 		`{"absentFor": "soon"}`, `{"wrapupFor": "-1s"}`, `{"tokenLifetime": "10ms"}`, `{"rateLimitPerMinute": 0}`,
 		`{"absentFor": 30}`, `{"unknownKnob": true}`, `not json`,
+		`{"htmlErrorRate": 0.5, "rateLimitStormRate": 0.6}`, `{"outage": "down"}`, `{"stormRetryAfter": "0s"}`,
+		`{"poisonRate": 2}`, `{"forceUnauthorized": -1}`,
 	} {
 		res := h.do(http.MethodPost, "/sim/settings", "", patch)
 		var e controlError
@@ -125,9 +128,109 @@ func TestSettingsPartialUpdateKeepsOtherFields(t *testing.T) {
 	h.do(http.MethodGet, "/sim/settings", "", nil).json(t, &got)
 	want := settingsJSON{
 		RateLimitPerMinute: 300, TokenRateLimitPerMinute: 60, TokenLifetime: "24h0m0s", AbsentFor: "45s",
-		WrapupFor: "0s", SlowRate: 0.25, SlowDelay: "2s",
+		WrapupFor: "0s", SlowRate: 0.25, SlowDelay: "2s", StormRetryAfter: "30s",
 	}
 	if got != want {
 		t.Fatalf("settings = %+v, want %+v", got, want)
+	}
+}
+
+func TestOutage503AnswersEveryAPIRequestUntilSwitchedOff(t *testing.T) {
+	h := newHarness(t)
+	token := h.token()
+	id := h.srv.gen.ConversationID(0)
+	h.settings(`{"outage": "503"}`)
+	for _, tok := range []string{token, ""} { // the front door is down: no token needed to see it
+		assertGenesysError(t, h.do(http.MethodGet, multiGetPath(id), tok, nil), http.StatusServiceUnavailable, "service.unavailable")
+	}
+	if c := h.srv.Counters(); c.Faults["outage"] != 2 || c.Requests != 2 || c.Unauthorized != 0 {
+		t.Fatalf("counters = %+v", c)
+	}
+	h.settings(`{"outage": ""}`)
+	if got := h.multiGet(token, id); len(got) != 1 {
+		t.Fatalf("after the outage: %d conversations", len(got))
+	}
+}
+
+func TestOutageResetDropsEveryConnection(t *testing.T) {
+	h := newHarness(t)
+	token := h.token()
+	h.settings(`{"outage": "reset"}`)
+	req, _ := http.NewRequest(http.MethodGet, h.url+conversationPath(h.srv.gen.ConversationID(0)), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if res, err := client.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("got a response (%d), want a dropped connection", res.StatusCode)
+	}
+	if h.srv.Counters().Faults["outage"] != 1 {
+		t.Error("outage not counted")
+	}
+}
+
+func TestFaultHTMLErrorAnswers502WithAnHTMLPage(t *testing.T) {
+	h := newHarness(t)
+	token := h.token()
+	h.settings(`{"htmlErrorRate": 1}`)
+	res := h.do(http.MethodGet, multiGetPath(h.srv.gen.ConversationID(0)), token, nil)
+	if res.status != http.StatusBadGateway || res.header.Get("Content-Type") != "text/html" ||
+		!strings.HasPrefix(string(res.body), "<html>") || json.Valid(res.body) {
+		t.Fatalf("status %d, %s: %s", res.status, res.header.Get("Content-Type"), res.body)
+	}
+	if h.srv.Counters().Faults["htmlError"] != 1 {
+		t.Error("html error not counted")
+	}
+}
+
+func TestRateLimitStormAnswers429WithTheConfiguredRetryAfter(t *testing.T) {
+	h := newHarness(t)
+	token := h.token()
+	h.settings(`{"rateLimitStormRate": 1, "stormRetryAfter": "45s"}`)
+	res := h.do(http.MethodGet, multiGetPath(h.srv.gen.ConversationID(0)), token, nil)
+	body := assertGenesysError(t, res, http.StatusTooManyRequests, "too.many.requests.retry.after")
+	if res.header.Get("Retry-After") != "45" || !strings.Contains(body["message"].(string), "[45]") {
+		t.Fatalf("Retry-After %q, message %q", res.header.Get("Retry-After"), body["message"])
+	}
+	if res.header.Get("inin-ratelimit-count") != "1" {
+		t.Error("a storm's 429 lacks the token's rate-limit headers")
+	}
+	if c := h.srv.Counters(); c.RateLimited != 1 || c.Faults["rateLimitStorm"] != 1 {
+		t.Fatalf("counters = %+v", c)
+	}
+}
+
+func TestForceUnauthorizedAnswers401ForTheNextRequestsOnly(t *testing.T) {
+	h := newHarness(t)
+	token := h.token()
+	id := h.srv.gen.ConversationID(0)
+	h.settings(`{"forceUnauthorized": 2}`)
+	for range 2 {
+		assertGenesysError(t, h.do(http.MethodGet, conversationPath(id), token, nil), http.StatusUnauthorized, "credentials.expired")
+	}
+	if res := h.do(http.MethodGet, conversationPath(id), token, nil); res.status != http.StatusOK {
+		t.Fatalf("third request: %d %s", res.status, res.body)
+	}
+	if c := h.srv.Counters(); c.Unauthorized != 2 || c.Faults["forcedUnauthorized"] != 2 {
+		t.Fatalf("counters = %+v", c)
+	}
+}
+
+func TestPermissionRevokedAnswers403UntilRestored(t *testing.T) {
+	h := newHarness(t)
+	token := h.token()
+	id := h.srv.gen.ConversationID(0)
+	h.settings(`{"permissionRevoked": true}`)
+	body := assertGenesysError(t, h.do(http.MethodGet, multiGetPath(id), token, nil), http.StatusForbidden, "missing.permissions")
+	if !strings.Contains(body["message"].(string), "analytics:conversationDetail:view") {
+		t.Errorf("message %q does not name the permission", body["message"])
+	}
+	// Authentication still comes first.
+	assertGenesysError(t, h.do(http.MethodGet, multiGetPath(id), "", nil), http.StatusUnauthorized, "authentication.required")
+	h.settings(`{"permissionRevoked": false}`)
+	if got := h.multiGet(token, id); len(got) != 1 {
+		t.Fatalf("after restoring: %d conversations", len(got))
+	}
+	if h.srv.Counters().Faults["permissionRevoked"] != 1 {
+		t.Error("403 not counted")
 	}
 }

@@ -18,6 +18,7 @@ const (
 	streamCatalog
 	streamEmit
 	streamFaults
+	streamPoison
 )
 
 // timeLayout is Genesys's timestamp format: UTC with exactly milliseconds.

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"sort"
 	"sync"
@@ -32,10 +33,21 @@ type entry struct {
 
 	completeOnce sync.Once
 	completeJSON []byte
-	// notReadyJSON exists only for emitted conversations (each is emitted
-	// once); it is written before endedAt is published, so a reader that sees
-	// endedAt also sees it.
+	// notReadyJSON, poison and brokenJSON exist only for emitted
+	// conversations (each is emitted once); they are written before endedAt
+	// is published, so a reader that sees endedAt also sees them.
 	notReadyJSON []byte
+	poison       poisonKind
+	brokenJSON   []byte
+}
+
+// poisoned is how the conversation is permanently bad; poisonNone until it
+// is emitted.
+func (e *entry) poisoned() poisonKind {
+	if e.endedAt.Load() == 0 {
+		return poisonNone
+	}
+	return e.poison
 }
 
 func (e *entry) visibility(now time.Time, absentFor, wrapupFor time.Duration) visibility {
@@ -136,12 +148,28 @@ func (p *pool) takeNext(n int) []*entry {
 	return taken
 }
 
-// markEnded publishes an emitted conversation's readiness clock. Its record
-// c is passed in because emission has just generated it for the events.
-func (p *pool) markEnded(e *entry, c Conversation, now time.Time) {
+// markEnded publishes an emitted conversation's readiness clock and whether
+// it is poisoned. Its record c is passed in because emission has just
+// generated it for the events.
+func (p *pool) markEnded(e *entry, c Conversation, now time.Time, poison poisonKind) {
 	e.completeOnce.Do(func() { e.completeJSON = mustMarshal(c.Record) })
 	e.notReadyJSON = mustMarshal(c.NotReady())
+	e.poison = poison
+	if poison == poisonBrokenRecord {
+		e.brokenJSON = brokenRecordJSON(c.Record)
+	}
 	e.endedAt.Store(now.UnixNano())
+}
+
+// emitted resolves ids that must all have been emitted already.
+func (p *pool) emitted(ids []string) ([]*entry, error) {
+	entries := p.lookupMany(ids)
+	for k, e := range entries {
+		if e == nil || e.endedAt.Load() == 0 {
+			return nil, fmt.Errorf("conversation %q has not been emitted", ids[k])
+		}
+	}
+	return entries, nil
 }
 
 // startRange returns the entries whose conversationStart lies in [from, to),

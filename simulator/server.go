@@ -51,6 +51,9 @@ type Server struct {
 	tokenWindow fixedWindow
 	faults      faultInjector
 	emitter     emitter
+	// forcedUnauthorized is how many of the next /api requests answer 401
+	// (settings action forceUnauthorized).
+	forcedUnauthorized atomic.Int64
 }
 
 // New validates cfg, builds and serializes the initial pool and returns a
@@ -155,7 +158,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // api wraps an /api handler in what Genesys does before any endpoint logic:
 // authentication, the per-token rate limit (with its headers on every
-// response) and, for the simulator, fault injection.
+// response), the permission check and, for the simulator, fault injection.
+// An outage comes first: it is the front door that is down.
 func (s *Server) api(ep endpoint, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.counters.requests.Add(1)
@@ -163,7 +167,21 @@ func (s *Server) api(ep endpoint, next http.HandlerFunc) http.HandlerFunc {
 		st := s.settings.Load()
 		now := s.now()
 
+		switch st.Outage {
+		case Outage503:
+			s.counters.faults[faultOutage].Add(1)
+			writeAPIError(w, http.StatusServiceUnavailable, "service.unavailable", "The service is currently unavailable. Please try again later.")
+			return
+		case OutageReset:
+			s.counters.faults[faultOutage].Add(1)
+			resetConnection(w)
+			return
+		}
 		token, authErr := s.tokens.authenticate(r.Header.Get("Authorization"), now)
+		if authErr == nil && s.takeForcedUnauthorized() {
+			s.counters.faults[faultForcedUnauthorized].Add(1)
+			authErr = errExpiredToken
+		}
 		if authErr != nil {
 			s.counters.unauthorized.Add(1)
 			// No token, no window: advertise a fresh one.
@@ -175,14 +193,39 @@ func (s *Server) api(ep endpoint, next http.HandlerFunc) http.HandlerFunc {
 		setRateHeaders(w, win, st.RateLimitPerMinute)
 		if !win.allowed {
 			s.counters.rateLimited.Add(1)
-			secs := ceilSeconds(win.reset)
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			writeAPIError(w, http.StatusTooManyRequests, "too.many.requests.retry.after",
-				fmt.Sprintf("Rate limit exceeded the maximum. Retry the request in [%d] seconds", secs))
+			writeTooManyRequests(w, ceilSeconds(win.reset))
+			return
+		}
+		if st.PermissionRevoked {
+			s.counters.faults[faultPermissionRevoked].Add(1)
+			writeAPIError(w, http.StatusForbidden, "missing.permissions",
+				"Unable to perform the requested action. You are missing the following permission(s): [analytics:conversationDetail:view]")
 			return
 		}
 		s.serveWithFaults(w, r, s.faults.plan(st), next)
 	}
+}
+
+// takeForcedUnauthorized consumes one forced 401, if any are left.
+func (s *Server) takeForcedUnauthorized() bool {
+	for {
+		n := s.forcedUnauthorized.Load()
+		if n <= 0 {
+			return false
+		}
+		if s.forcedUnauthorized.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// writeTooManyRequests is Genesys's 429: the wait in the Retry-After header
+// and again in the message, where clients find it when a proxy dropped the
+// header.
+func writeTooManyRequests(w http.ResponseWriter, secs int) {
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeAPIError(w, http.StatusTooManyRequests, "too.many.requests.retry.after",
+		fmt.Sprintf("Rate limit exceeded the maximum. Retry the request in [%d] seconds", secs))
 }
 
 func setRateHeaders(w http.ResponseWriter, win windowState, limit int) {

@@ -17,16 +17,44 @@ type Settings struct {
 	AbsentFor               time.Duration // after emission: 404 / missing
 	WrapupFor               time.Duration // then: no conversationEnd / wrap-up
 
-	// Fault injection on /api requests; probabilities in [0, 1]. The four
+	// Fault injection on /api requests; probabilities in [0, 1]. The six
 	// outcome faults are mutually exclusive (their sum must not exceed 1);
 	// slowness is drawn independently and delays whatever happens next.
 	Error5xxRate   float64
 	Timeout504Rate float64
 	ResetRate      float64
 	MalformedRate  float64
-	SlowRate       float64
-	SlowDelay      time.Duration
+	// HTMLErrorRate answers 502 with an HTML page, as a load balancer in
+	// front of the API does.
+	HTMLErrorRate float64
+	// RateLimitStormRate answers 429 with Retry-After StormRetryAfter
+	// whatever the token's budget, as Genesys does when the org as a whole
+	// is throttled.
+	RateLimitStormRate float64
+	StormRetryAfter    time.Duration
+	SlowRate           float64
+	SlowDelay          time.Duration
+
+	// Outage answers every /api request alike until switched off: "" (no
+	// outage), "503" (service.unavailable) or "reset" (the connection is
+	// dropped without a response).
+	Outage string
+	// PermissionRevoked answers every authenticated /api request 403
+	// missing.permissions, as when the OAuth client's role loses
+	// analytics:conversationDetail:view.
+	PermissionRevoked bool
+	// PoisonRate is the share of conversations emitted from now on that are
+	// permanently bad (see poisonKind); each one is drawn from the seed, so
+	// the same emissions poison the same ids.
+	PoisonRate float64
 }
+
+// Values of Settings.Outage.
+const (
+	OutageNone  = ""
+	Outage503   = "503"
+	OutageReset = "reset"
+)
 
 // DefaultSettings are Genesys's documented defaults and no faults.
 func DefaultSettings() Settings {
@@ -35,6 +63,7 @@ func DefaultSettings() Settings {
 		TokenRateLimitPerMinute: 60,
 		TokenLifetime:           24 * time.Hour,
 		SlowDelay:               2 * time.Second,
+		StormRetryAfter:         30 * time.Second,
 	}
 }
 
@@ -58,21 +87,35 @@ func (s Settings) Validate() error {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %s", d.name, d.v))
 		}
 	}
+	if s.StormRetryAfter < time.Second {
+		errs = append(errs, fmt.Errorf("stormRetryAfter must be at least 1s, got %s", s.StormRetryAfter))
+	}
 	for _, r := range []struct {
 		name string
 		v    float64
 	}{
 		{"error5xxRate", s.Error5xxRate}, {"timeout504Rate", s.Timeout504Rate}, {"resetRate", s.ResetRate},
-		{"malformedRate", s.MalformedRate}, {"slowRate", s.SlowRate},
+		{"malformedRate", s.MalformedRate}, {"htmlErrorRate", s.HTMLErrorRate}, {"rateLimitStormRate", s.RateLimitStormRate},
+		{"slowRate", s.SlowRate}, {"poisonRate", s.PoisonRate},
 	} {
 		if !(r.v >= 0 && r.v <= 1) { // also rejects NaN
 			errs = append(errs, fmt.Errorf("%s must be between 0 and 1, got %g", r.name, r.v))
 		}
 	}
-	if sum := s.Error5xxRate + s.Timeout504Rate + s.ResetRate + s.MalformedRate; sum > 1 {
-		errs = append(errs, fmt.Errorf("error5xxRate + timeout504Rate + resetRate + malformedRate must not exceed 1, got %g", sum))
+	if sum := s.outcomeRateSum(); sum > 1 {
+		errs = append(errs, fmt.Errorf("error5xxRate + timeout504Rate + resetRate + malformedRate + htmlErrorRate + rateLimitStormRate must not exceed 1, got %g", sum))
+	}
+	switch s.Outage {
+	case OutageNone, Outage503, OutageReset:
+	default:
+		errs = append(errs, fmt.Errorf("outage must be \"\" (none), %q or %q, got %q", Outage503, OutageReset, s.Outage))
 	}
 	return errors.Join(errs...)
+}
+
+// outcomeRateSum is the share of requests that get an outcome fault.
+func (s Settings) outcomeRateSum() float64 {
+	return s.Error5xxRate + s.Timeout504Rate + s.ResetRate + s.MalformedRate + s.HTMLErrorRate + s.RateLimitStormRate
 }
 
 // settingsJSON is the wire form of GET/POST /sim/settings: durations are Go
@@ -87,8 +130,14 @@ type settingsJSON struct {
 	Timeout504Rate          float64 `json:"timeout504Rate"`
 	ResetRate               float64 `json:"resetRate"`
 	MalformedRate           float64 `json:"malformedRate"`
+	HTMLErrorRate           float64 `json:"htmlErrorRate"`
+	RateLimitStormRate      float64 `json:"rateLimitStormRate"`
+	StormRetryAfter         string  `json:"stormRetryAfter"`
 	SlowRate                float64 `json:"slowRate"`
 	SlowDelay               string  `json:"slowDelay"`
+	Outage                  string  `json:"outage"`
+	PermissionRevoked       bool    `json:"permissionRevoked"`
+	PoisonRate              float64 `json:"poisonRate"`
 }
 
 // MarshalJSON writes the wire form.
@@ -97,12 +146,14 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 		RateLimitPerMinute: s.RateLimitPerMinute, TokenRateLimitPerMinute: s.TokenRateLimitPerMinute,
 		TokenLifetime: s.TokenLifetime.String(), AbsentFor: s.AbsentFor.String(), WrapupFor: s.WrapupFor.String(),
 		Error5xxRate: s.Error5xxRate, Timeout504Rate: s.Timeout504Rate, ResetRate: s.ResetRate,
-		MalformedRate: s.MalformedRate, SlowRate: s.SlowRate, SlowDelay: s.SlowDelay.String(),
+		MalformedRate: s.MalformedRate, HTMLErrorRate: s.HTMLErrorRate, RateLimitStormRate: s.RateLimitStormRate,
+		StormRetryAfter: s.StormRetryAfter.String(), SlowRate: s.SlowRate, SlowDelay: s.SlowDelay.String(),
+		Outage: s.Outage, PermissionRevoked: s.PermissionRevoked, PoisonRate: s.PoisonRate,
 	})
 }
 
 // settingsPatch is a partial update: absent fields keep their value.
-// ExpireTokensNow is an action rather than a setting.
+// ExpireTokensNow and ForceUnauthorized are actions rather than settings.
 type settingsPatch struct {
 	RateLimitPerMinute      *int     `json:"rateLimitPerMinute"`
 	TokenRateLimitPerMinute *int     `json:"tokenRateLimitPerMinute"`
@@ -113,9 +164,19 @@ type settingsPatch struct {
 	Timeout504Rate          *float64 `json:"timeout504Rate"`
 	ResetRate               *float64 `json:"resetRate"`
 	MalformedRate           *float64 `json:"malformedRate"`
+	HTMLErrorRate           *float64 `json:"htmlErrorRate"`
+	RateLimitStormRate      *float64 `json:"rateLimitStormRate"`
+	StormRetryAfter         *string  `json:"stormRetryAfter"`
 	SlowRate                *float64 `json:"slowRate"`
 	SlowDelay               *string  `json:"slowDelay"`
+	Outage                  *string  `json:"outage"`
+	PermissionRevoked       *bool    `json:"permissionRevoked"`
+	PoisonRate              *float64 `json:"poisonRate"`
 	ExpireTokensNow         bool     `json:"expireTokensNow"`
+	// ForceUnauthorized makes the next N /api requests answer 401
+	// credentials.expired whatever token they carry; it replaces what is
+	// left of an earlier count.
+	ForceUnauthorized *int `json:"forceUnauthorized"`
 }
 
 // apply returns s updated by p, or every problem found.
@@ -141,8 +202,17 @@ func (p settingsPatch) apply(s Settings) (Settings, error) {
 	set(p.Timeout504Rate, &s.Timeout504Rate)
 	set(p.ResetRate, &s.ResetRate)
 	set(p.MalformedRate, &s.MalformedRate)
+	set(p.HTMLErrorRate, &s.HTMLErrorRate)
+	set(p.RateLimitStormRate, &s.RateLimitStormRate)
+	duration("stormRetryAfter", p.StormRetryAfter, &s.StormRetryAfter)
 	set(p.SlowRate, &s.SlowRate)
 	duration("slowDelay", p.SlowDelay, &s.SlowDelay)
+	set(p.Outage, &s.Outage)
+	set(p.PermissionRevoked, &s.PermissionRevoked)
+	set(p.PoisonRate, &s.PoisonRate)
+	if p.ForceUnauthorized != nil && *p.ForceUnauthorized < 0 {
+		errs = append(errs, fmt.Errorf("forceUnauthorized must not be negative, got %d", *p.ForceUnauthorized))
+	}
 	if err := s.Validate(); err != nil {
 		errs = append(errs, err)
 	}
