@@ -7,7 +7,7 @@ export PATH := $(TOOLS_BIN):$(PATH)
 GO ?= go
 DEVSTACK := $(GO) run ./devstack/cmd/devstack
 
-.PHONY: help demo test up down tools build unit integration lint workflowcheck bench
+.PHONY: help demo test up down tools build unit integration lint workflowcheck bench chaos replay-corpus
 
 help:
 	@echo "make demo         start the local stack and run a few hundred conversations through it"
@@ -18,6 +18,8 @@ help:
 	@echo "make lambda       dist/forwarder.zip for AWS Lambda (arm64)"
 	@echo "make worker       dist/worker-linux-arm64 for ECS Fargate"
 	@echo "make bench        throughput against the reference design"
+	@echo "make chaos        property tests (random seed), fuzzing (FUZZTIME) and the fault-injection suite against the real local stack (CHAOS_* knobs, ~35 min)"
+	@echo "make replay-corpus record workflows/testdata/corpus/ again: one history per workflow path (~3 min)"
 	@echo "make worker-image the worker container (needs Docker); make deployments-check: Terraform checks"
 
 ## The main job: the local stack plus a run of simulated conversations.
@@ -76,3 +78,21 @@ include deployments/deployments.mk
 bench:
 	$(DEVSTACK) bench
 
+## Faults injected into the real local stack (worker kill -9, Temporal and
+## dynalite restarts, Genesys outages, 429 storms, lost permissions, bad ids,
+## duplicates, load), each on a fresh stack, every item checked against the
+## simulator's ground truth; CHAOS_* knobs are in devstack/chaos.go, results
+## in chaos-results/. `make test` runs a reduced suite (TestChaosReduced).
+## Before the stacks: the fetch scheduler's property tests with a random
+## seed and many more cases than go test's fixed-seed run, and the fuzz
+## targets for FUZZTIME each.
+PROPERTY_CHECKS ?= 50000
+chaos: fuzz
+	$(GO) test -count=1 -run '^TestFetchCoreProperties$$' ./workflows/ -rapid.checks=$(PROPERTY_CHECKS) -rapid.seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+	$(DEVSTACK) chaos
+
+## Histories for the replay test (workflows/replay_test.go), one per path the
+## workflows take, recorded on fresh stacks on free ports; replaces
+## workflows/testdata/corpus/*.json. Scenarios are in devstack/corpus.go.
+replay-corpus:
+	$(DEVSTACK) replay-corpus

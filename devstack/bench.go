@@ -379,7 +379,7 @@ func benchRun(ctx context.Context, p Paths, name string, env []string, conversat
 		return nil, err
 	}
 	started := time.Now()
-	stack, err := Start(ctx, Options{Paths: p, Ports: ports, Env: env, SimulatorArgs: benchSimulatorArgs, Log: log})
+	stack, err := Start(ctx, Options{Paths: p, Ports: ports, Env: env, SimulatorArgs: benchSimulatorArgs, Log: log, Hermetic: true})
 	if err != nil {
 		return nil, err
 	}

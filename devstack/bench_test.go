@@ -37,6 +37,17 @@ func TestBenchSmoke(t *testing.T) {
 	assert.Equal(t, opts.ReferenceConversations, res.Reference.Report.Conversations)
 	assert.Equal(t, opts.Conversations, res.Default.Report.Conversations)
 	assert.FileExists(t, res.File)
+	// What each shape must cost: the reference design one request per
+	// conversation, the default full requests of 100; neither trips the
+	// rate limit, and each worker takes one token (24 h lifetime).
+	for name, run := range map[string]BenchConfig{"reference": res.Reference, "default": res.Default} {
+		assert.Zero(t, run.Figures.RateLimited, "%s: 429s", name)
+		assert.Zero(t, run.Report.Counters.RateLimited, "%s: 429s the simulator counted", name)
+		assert.Equal(t, int64(1), run.Report.Counters.TokenRequests-run.Report.Counters.TokenThrottled, "%s: tokens issued", name)
+	}
+	assert.InDelta(t, 1.0, res.Reference.Figures.GenesysRequestsPerConversation, 0.02, "reference: one request per conversation")
+	assert.Less(t, res.Default.Figures.GenesysRequestsPerConversation, 0.02, "default: requests of up to 100 ids")
+	assert.Greater(t, res.ThroughputRatio, 1.0, "the default design is faster than the reference")
 
 	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
 	last := lines[len(lines)-1]

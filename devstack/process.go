@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,6 +23,10 @@ type process struct {
 	cmd     *exec.Cmd
 	logPath string
 	exited  chan struct{}
+	// check and timeout are how the stack waited for it to be healthy;
+	// a restart (chaos) waits the same way.
+	check   func(context.Context) error
+	timeout time.Duration
 }
 
 // spawn starts a service in its own process group, its output in
@@ -40,7 +45,7 @@ func spawn(p Paths, name string, detached bool, env []string, bin string, args .
 		return nil, err
 	}
 	defer logFile.Close()
-	fmt.Fprintf(logFile, "\n=== %s: %s %s\n", time.Now().Format(time.RFC3339), bin, strings.Join(args, " "))
+	fmt.Fprintf(logFile, "\n=== %s: %s %s\n", time.Now().Format(time.RFC3339), bin, strings.Join(redactSecretArgs(args), " "))
 
 	cmd := exec.Command(bin, args...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = p.Root, env, logFile, logFile
@@ -180,3 +185,15 @@ func tail(path string, lines int) string {
 }
 
 var errNotRunning = errors.New("the local stack is not running (make up starts it)")
+
+// redactSecretArgs hides the value of every --…secret flag, so that a
+// service's launch line in its log shows no secret.
+func redactSecretArgs(args []string) []string {
+	out := slices.Clone(args)
+	for i := 0; i+1 < len(out); i++ {
+		if strings.HasPrefix(out[i], "--") && strings.HasSuffix(out[i], "secret") {
+			out[i+1] = "[redacted]"
+		}
+	}
+	return out
+}

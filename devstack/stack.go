@@ -86,10 +86,19 @@ type Options struct {
 	// Detached services outlive this process and keep their state in
 	// .local/data (make up); attached ones are in-memory and end with it.
 	Detached bool
+	// DataDir keeps Temporal's and dynalite's state of an attached stack
+	// on disk, so that they can be stopped and started again (chaos).
+	DataDir string
 	// SimulatorArgs are extra genesys-simulator flags.
 	SimulatorArgs []string
 	// Env is applied last to the worker and the forwarder (KEY=VALUE).
 	Env []string
+	// Hermetic stacks (tests, the bench, chaos, the replay corpus) take none
+	// of the caller's project settings (FETCH_*, GENESYS_*, READY_*,
+	// DYNAMODB_*, ...): what they measure or assert must not depend on the
+	// shell they run in. Only Env sets them. make up and make demo pass the
+	// caller's through, so that a user can point them at a real Genesys.
+	Hermetic bool
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -165,9 +174,16 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		temporalArgs = append(temporalArgs, "--dynamic-config-value", dc)
 	}
 	dynaliteArgs := []string{"--host", "127.0.0.1", "--port", strconv.Itoa(ports.Dynalite)}
+	dataDir := opts.DataDir
 	if opts.Detached {
-		temporalArgs = append(temporalArgs, "--db-filename", filepath.Join(p.Data, "temporal.db"))
-		dynaliteArgs = append(dynaliteArgs, "--path", filepath.Join(p.Data, "dynalite"))
+		dataDir = p.Data
+	}
+	if dataDir != "" {
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			return nil, err
+		}
+		temporalArgs = append(temporalArgs, "--db-filename", filepath.Join(dataDir, "temporal.db"))
+		dynaliteArgs = append(dynaliteArgs, "--path", filepath.Join(dataDir, "dynalite"))
 	}
 	if err := s.start(ctx, "temporal", nil, p.Temporal(), temporalArgs, 90*time.Second, s.temporalCheck()); err != nil {
 		return nil, err
@@ -176,7 +192,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	if base := os.Getenv("GENESYS_API_BASE_URL"); base != "" {
+	if base := os.Getenv("GENESYS_API_BASE_URL"); base != "" && !opts.Hermetic {
 		s.Endpoints.GenesysAPI = base
 		fmt.Fprintf(opts.Log, "using the Genesys Cloud at %s (GENESYS_API_BASE_URL); no simulator\n", base)
 	} else {
@@ -196,10 +212,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		httpCheck(s.Endpoints.WorkerMetrics+"/healthz")); err != nil {
 		return nil, err
 	}
-	lambdaEnv := slices.Concat(env, []string{"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_FUNCTION_NAME=genesys-ingest-forwarder"})
-	if err := s.start(ctx, "lambda", lambdaEnv, p.LambdaRIE(),
-		[]string{"--runtime-interface-emulator-address", addr(ports.Lambda),
-			"--runtime-api-address", addr(ports.LambdaRuntimeAPI), filepath.Join(p.Bin, "bootstrap")},
+	if err := s.start(ctx, "lambda", slices.Concat(env, lambdaEnv), p.LambdaRIE(),
+		lambdaArgs(p, addr(ports.Lambda), addr(ports.LambdaRuntimeAPI)),
 		30*time.Second, tcpCheck(addr(ports.Lambda))); err != nil {
 		return nil, err
 	}
@@ -225,6 +239,7 @@ func (s *Stack) start(ctx context.Context, name string, env []string, bin string
 	if err != nil {
 		return fmt.Errorf("devstack: %w", err)
 	}
+	proc.check, proc.timeout = check, timeout
 	s.procs = append(s.procs, proc)
 	if err := proc.waitHealthy(ctx, timeout, check); err != nil {
 		return fmt.Errorf("devstack: %w", err)
@@ -281,6 +296,9 @@ func (s *Stack) serviceEnv() []string {
 	}
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
+		if s.opts.Hermetic && projectSetting(k) {
+			continue
+		}
 		env[k] = v
 	}
 	for k, v := range forced {
@@ -298,6 +316,18 @@ func (s *Stack) serviceEnv() []string {
 		out = append(out, k+"="+v)
 	}
 	return out
+}
+
+// projectSetting: an environment variable this project's binaries read
+// (besides the AWS SDK's and Temporal's, which serviceEnv sets itself).
+func projectSetting(name string) bool {
+	for _, prefix := range []string{"FETCH_", "GENESYS_", "READY_", "DYNAMODB_", "FORWARDER_", "WORKER_",
+		"LOG_", "METRICS_", "BACKLOG_", "TEMPORAL_", "AWS_ENDPOINT_URL"} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // Stop ends the services this process started, the last started first.

@@ -53,7 +53,8 @@ func run(m *testing.M) int {
 	paths.Logs = paths.Logs + "/integration"
 	paths.Run = paths.Run + "/integration"
 	stack, err = devstack.Start(ctx, devstack.Options{
-		Paths: paths, Ports: ports, Log: os.Stderr,
+		Hermetic: true,
+		Paths:    paths, Ports: ports, Log: os.Stderr,
 		// Every conversation is absent at first, then open, then complete,
 		// so every test exercises readiness polling.
 		SimulatorArgs: []string{"--absent-for", simulatorAbsentFor, "--wrapup-for", simulatorWrapupFor, "--seed", "7"},

@@ -2,9 +2,6 @@ package integration
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
-	"slices"
 	"testing"
 	"time"
 
@@ -67,10 +64,8 @@ func TestEndToEndStoresEveryConversationAsGenerated(t *testing.T) {
 	}
 	assert.Greater(t, submissions, report.Workflows, "workflows submitted again the conversations that were not ready")
 
-	catalog := struct {
-		OrgID string `json:"orgId"`
-	}{}
-	getJSON(t, stack.Endpoints.Simulator+"/sim/catalog", &catalog)
+	catalog, err := sim().Catalog(ctx)
+	require.NoError(t, err)
 	tbl := table()
 	for id := range report.Items {
 		truth, err := sim().GroundTruth(ctx, id)
@@ -78,37 +73,42 @@ func TestEndToEndStoresEveryConversationAsGenerated(t *testing.T) {
 		rec, found, err := tbl.GetRecord(ctx, id)
 		require.NoError(t, err)
 		require.True(t, found, id)
-		want := truth.Expected
-		assert.Equal(t, store.StatusComplete, rec.Status, id)
-		assert.Equal(t, want.ConversationStart, rec.ConversationStart, id)
-		assert.Equal(t, want.ConversationEnd, rec.ConversationEnd, id)
-		require.NotNil(t, rec.DurationMs, id)
-		assert.Equal(t, want.DurationMs, *rec.DurationMs, id)
-		assert.Equal(t, want.HandleTimeMs, rec.HandleTimeMs, id)
-		assert.Equal(t, want.TalkTimeMs, rec.TalkTimeMs, id)
-		assert.Equal(t, want.AcwTimeMs, rec.AcwTimeMs, id)
-		assert.Equal(t, sorted(want.QueueIDs), rec.QueueIDs, id)
-		assert.Equal(t, sorted(want.UserIDs), rec.UserIDs, id)
-		assert.Equal(t, sorted(want.WrapUpCodes), rec.WrapUpCodes, id)
-		assert.Equal(t, sorted(want.DivisionIDs), rec.DivisionIDs, id)
-		assert.Equal(t, want.MediaType, rec.MediaType, id)
-		assert.Equal(t, want.OriginatingDirection, rec.OriginatingDirection, id)
-		assert.Equal(t, want.ParticipantCount, rec.ParticipantCount, id)
-		assert.Equal(t, catalog.OrgID, rec.OrgID, id)
-		detail, err := store.DecodeDetail(rec.Detail)
-		require.NoError(t, err)
-		wantDetail, err := json.Marshal(truth.Complete)
-		require.NoError(t, err)
-		assert.JSONEq(t, string(wantDetail), string(detail), id)
+		assert.Empty(t, devstack.RecordMismatches(rec, truth, catalog.OrgID), id)
 	}
 }
 
 // TestSharedSQSFixtureIsAcknowledgedWhole sends the shared fixture, with a
 // non-JSON record and a bad id, through the bootstrap: nothing comes back
-// for retry.
+// for retry, and one workflow takes its two valid conversations. The
+// simulator does not know them, so the workflow would wait for them until
+// READY_TIMEOUT, fetching under the later tests' exact request counts: it
+// is ended here.
 func TestSharedSQSFixtureIsAcknowledgedWhole(t *testing.T) {
-	resp := invoke(t, fixtures.Read(t, "events/sqs-batch.json"))
+	ctx := context.Background()
+	payload := fixtures.Read(t, "events/sqs-batch.json")
+	parsed, err := intake.Parse(payload)
+	require.NoError(t, err)
+	temporal := temporalClient(t)
+	t.Cleanup(func() {
+		_ = temporal.TerminateWorkflow(ctx, parsed.WorkflowID(), "", "integration test done")
+	})
+
+	resp := invoke(t, payload)
 	assert.Empty(t, resp.BatchItemFailures)
+	require.Len(t, parsed.Conversations, 2)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		value, err := temporal.QueryWorkflow(ctx, parsed.WorkflowID(), "", workflows.ProgressQuery)
+		if !assert.NoError(c, err) {
+			return
+		}
+		var p workflows.Progress
+		if !assert.NoError(c, value.Get(&p)) {
+			return
+		}
+		assert.Equal(c, 2, p.Summary.Received)
+		assert.Zero(c, p.Summary.Failed, "unknown conversations wait for readiness; they do not fail")
+		assert.Equal(c, 2, p.Waiting+p.Submitted, "both are with the scheduler or waiting for the next poll")
+	}, 30*time.Second, 200*time.Millisecond)
 }
 
 // TestDuplicateDeliveryStartsNoSecondWorkflowAndChangesNoItem redelivers a
@@ -203,24 +203,6 @@ func items(t *testing.T, ids []string) map[string]map[string]any {
 		out[id] = item
 	}
 	return out
-}
-
-func sorted(s []string) []string {
-	if len(s) == 0 {
-		return nil
-	}
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return slices.Compact(s)
-}
-
-func getJSON(t *testing.T, url string, v any) {
-	t.Helper()
-	resp, err := http.Get(url)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
 }
 
 func listRuns(workflowID string) *workflowservice.ListWorkflowExecutionsRequest {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,12 +20,32 @@ import (
 func TestReplayRecordedHistories(t *testing.T) {
 	for _, file := range []string{"testdata/ingest-history.json", "testdata/scheduler-history.json"} {
 		t.Run(file, func(t *testing.T) {
-			replayer := worker.NewWorkflowReplayer()
-			replayer.RegisterWorkflowWithOptions(IngestConversations, workflow.RegisterOptions{Name: IngestWorkflowName})
-			replayer.RegisterWorkflowWithOptions(FetchScheduler, workflow.RegisterOptions{Name: FetchSchedulerWorkflowName})
-			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(nil, file))
+			require.NoError(t, newReplayer().ReplayWorkflowHistoryFromJSONFile(nil, file))
 		})
 	}
+}
+
+// TestReplayCorpus replays the corpus `make replay-corpus` records on the
+// local stack, one history per path the workflows take (devstack/corpus.go
+// says which), each file named after its path. An empty folder fails: a
+// corpus that went missing must not pass as one that replays.
+func TestReplayCorpus(t *testing.T) {
+	files, err := filepath.Glob("testdata/corpus/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "testdata/corpus/ holds no histories; make replay-corpus records them")
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			require.NoError(t, newReplayer().ReplayWorkflowHistoryFromJSONFile(nil, file))
+		})
+	}
+}
+
+// newReplayer replays either workflow, registered under its name.
+func newReplayer() worker.WorkflowReplayer {
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflowWithOptions(IngestConversations, workflow.RegisterOptions{Name: IngestWorkflowName})
+	replayer.RegisterWorkflowWithOptions(FetchScheduler, workflow.RegisterOptions{Name: FetchSchedulerWorkflowName})
+	return replayer
 }
 
 // TestReplayCatchesAChangedCommandSequence: the same history replayed by a

@@ -1,7 +1,7 @@
 // Command devstack installs, starts and stops the local stack and runs the
 // demo. The Makefile calls it; see `make help`.
 //
-//	devstack tools | build | up | down | demo [-conversations N]
+//	devstack tools | build | up | down | demo [-conversations N] | bench [-smoke] | chaos [-reduced] | replay-corpus
 package main
 
 import (
@@ -28,7 +28,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: devstack tools|build|up|down|demo [-conversations N]")
+		return errors.New("usage: devstack tools|build|up|down|demo [-conversations N]|bench [-smoke]|chaos [-reduced]|replay-corpus")
 	}
 	paths, err := devstack.FindPaths()
 	if err != nil {
@@ -55,6 +55,10 @@ func run(ctx context.Context, args []string) error {
 		return demo(ctx, paths, *conversations, *batch)
 	case "bench":
 		return bench(ctx, paths, args[1:])
+	case "chaos":
+		return devstack.ChaosCommand(ctx, paths, args[1:], os.Stdout)
+	case "replay-corpus":
+		return devstack.ReplayCorpusCommand(ctx, paths, args[1:], os.Stdout)
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
