@@ -18,7 +18,13 @@ type genesysBreaker struct {
 	failures  int       // systemic failures in a row
 	openUntil time.Time // no request before then
 	probing   bool      // a request is testing whether Genesys is back
-	lastError string
+	last      failure
+}
+
+// failure is what opened the breaker: the error's text and its Temporal
+// error type, which fetches that wait report as theirs.
+type failure struct {
+	message, errType string
 }
 
 // Bounds of the breaker's wait; Temporal's retry of the activity, which
@@ -32,19 +38,19 @@ const (
 
 // allow says whether a request may go now; if not, how long to wait and
 // the failure that opened the breaker.
-func (b *genesysBreaker) allow(now time.Time) (wait time.Duration, reason string, ok bool) {
+func (b *genesysBreaker) allow(now time.Time) (wait time.Duration, last failure, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
 	case b.failures == 0:
-		return 0, "", true
+		return 0, failure{}, true
 	case now.Before(b.openUntil):
-		return b.openUntil.Sub(now), b.lastError, false
+		return b.openUntil.Sub(now), b.last, false
 	case b.probing:
-		return breakerProbeWait, b.lastError, false
+		return breakerProbeWait, b.last, false
 	}
 	b.probing = true
-	return 0, "", true
+	return 0, failure{}, true
 }
 
 // succeeded closes the breaker: Genesys answered (a per-conversation
@@ -57,7 +63,7 @@ func (b *genesysBreaker) succeeded() {
 
 // failed opens the breaker after a systemic failure, for at least
 // retryAfter when Genesys asked for it.
-func (b *genesysBreaker) failed(now time.Time, retryAfter time.Duration, err string) {
+func (b *genesysBreaker) failed(now time.Time, retryAfter time.Duration, last failure) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.failures++
@@ -70,5 +76,5 @@ func (b *genesysBreaker) failed(now time.Time, retryAfter time.Duration, err str
 	if until := now.Add(wait); until.After(b.openUntil) {
 		b.openUntil = until
 	}
-	b.lastError = err
+	b.last = last
 }

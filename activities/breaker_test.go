@@ -18,11 +18,11 @@ func TestBreakerLetsOneProbeThroughAfterAFailure(t *testing.T) {
 	_, _, ok := b.allow(now)
 	require.True(t, ok, "closed: every request goes")
 
-	b.failed(now, 0, "503 service.unavailable")
+	b.failed(now, 0, failure{message: "503 service.unavailable", errType: workflows.ErrTypeUnavailable})
 	wait, last, ok := b.allow(now.Add(time.Second))
 	assert.False(t, ok)
 	assert.Equal(t, time.Second, wait, "the rest of the first 2 s")
-	assert.Equal(t, "503 service.unavailable", last)
+	assert.Equal(t, failure{message: "503 service.unavailable", errType: workflows.ErrTypeUnavailable}, last)
 
 	_, _, ok = b.allow(now.Add(2 * time.Second))
 	assert.True(t, ok, "one probe")
@@ -30,10 +30,10 @@ func TestBreakerLetsOneProbeThroughAfterAFailure(t *testing.T) {
 	assert.False(t, ok, "only one")
 	assert.Equal(t, breakerProbeWait, wait)
 
-	b.failed(now.Add(3*time.Second), 0, "503")
+	b.failed(now.Add(3*time.Second), 0, failure{message: "503"})
 	wait, _, _ = b.allow(now.Add(3 * time.Second))
 	assert.Equal(t, 4*time.Second, wait, "the wait doubles")
-	b.failed(now.Add(3*time.Second), 42*time.Second, "429")
+	b.failed(now.Add(3*time.Second), 42*time.Second, failure{message: "429"})
 	wait, _, _ = b.allow(now.Add(3 * time.Second))
 	assert.Equal(t, 42*time.Second, wait, "Retry-After wins when longer")
 
@@ -45,7 +45,7 @@ func TestBreakerLetsOneProbeThroughAfterAFailure(t *testing.T) {
 }
 
 func TestDuringAnOutageOneFetchProbesAndTheOthersMakeNoRequest(t *testing.T) {
-	gc := &fakeGenesys{err: &genesys.APIError{Status: 503, Code: "service.unavailable"}}
+	gc := &fakeGenesys{err: &genesys.APIError{Status: 403, Code: "missing.permissions"}}
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	f := &Fetcher{Genesys: gc, Store: &fakeStore{}, Now: func() time.Time { return now }}
 	for range 10 { // FETCH_CONCURRENCY chunks at once
@@ -56,8 +56,8 @@ func TestDuringAnOutageOneFetchProbesAndTheOthersMakeNoRequest(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	_, err := execute(t, f, workflows.FetchRequest{Conversations: refs(completeID)})
 	require.ErrorAs(t, err, &appErr)
-	assert.Equal(t, workflows.ErrTypeUnavailable, appErr.Type())
-	assert.Contains(t, err.Error(), "service.unavailable")
+	assert.Equal(t, workflows.ErrTypeUnauthorized, appErr.Type(), "waiting fetches report the failure that opened the breaker")
+	assert.Contains(t, err.Error(), "missing.permissions")
 
 	now = now.Add(breakerInitialWait)
 	gc.err = nil

@@ -77,15 +77,15 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 	if wait, last, ok := f.breaker.allow(f.now()); !ok {
 		// No request: Genesys failed for this worker's other fetches too.
 		return result, f.blocked(ctx, temporal.NewApplicationErrorWithOptions(
-			"waiting for Genesys to recover before another request (last error: "+last+")",
-			workflows.ErrTypeUnavailable, temporal.ApplicationErrorOptions{NextRetryDelay: wait}))
+			"waiting for Genesys to recover before another request (last error: "+last.message+")",
+			last.errType, temporal.ApplicationErrorOptions{NextRetryDelay: wait}))
 	}
 	fetched, err := f.Genesys.FetchConversations(ctx, ids)
 	if err != nil {
 		reason, isPerConversation := perConversation(err)
 		if !isPerConversation {
 			classified := classify(err)
-			f.breaker.failed(f.now(), retryDelay(classified), classified.Error())
+			f.breaker.failed(f.now(), retryDelay(classified), failure{message: classified.Error(), errType: errorType(classified)})
 			return result, f.blocked(ctx, classified)
 		}
 		f.breaker.succeeded()
@@ -245,6 +245,16 @@ func (f *Fetcher) now() time.Time {
 		return f.Now()
 	}
 	return time.Now()
+}
+
+// errorType is err's Temporal error type; connection errors and timeouts,
+// which are not application errors, are Genesys being unavailable.
+func errorType(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Type()
+	}
+	return workflows.ErrTypeUnavailable
 }
 
 // retryDelay is the NextRetryDelay err asks for; 0 when none.
