@@ -10,8 +10,6 @@ import (
 	"os"
 	"strings"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/genesys-ingest/genesys-ingest/config"
 	"github.com/genesys-ingest/genesys-ingest/starter/forwarder"
 	"github.com/genesys-ingest/genesys-ingest/starter/intake"
@@ -66,14 +64,9 @@ func sendEvents(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	if err != nil {
 		return err
 	}
-	opts, err := config.TemporalClientOptions()
+	temporal, err := dialTemporal(ctx, logger)
 	if err != nil {
 		return err
-	}
-	opts.Logger = telemetry.TemporalLogger(logger)
-	temporal, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", opts.HostPort, err)
 	}
 	defer temporal.Close()
 

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
 
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/config"
@@ -155,7 +156,11 @@ func retryConversations(ctx context.Context, args []string, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	temporal, err := dialTemporal(ctx, cfg.Log)
+	logger, err := telemetry.NewLogger("console", cfg.Log.Level)
+	if err != nil {
+		return err
+	}
+	temporal, err := dialTemporal(ctx, logger)
 	if err != nil {
 		return err
 	}
@@ -225,11 +230,9 @@ func listBatches(ctx context.Context, args []string, stdout io.Writer) error {
 	return w.Flush()
 }
 
-func dialTemporal(ctx context.Context, logCfg config.Log) (client.Client, error) {
-	logger, err := telemetry.NewLogger("console", logCfg.Level)
-	if err != nil {
-		return nil, err
-	}
+// dialTemporal connects the way the Temporal CLI does (temporal.toml,
+// TEMPORAL_*), logging through logger.
+func dialTemporal(ctx context.Context, logger *zap.Logger) (client.Client, error) {
 	opts, err := config.TemporalClientOptions()
 	if err != nil {
 		return nil, err
