@@ -21,6 +21,14 @@ import (
 //     many open submissions want it (an entry's waiters); one stored during
 //     this run counts as unchanged at once. Conversations of a batch whose
 //     readiness deadline passed (StoreIncomplete) queue apart and go first.
+//   - Lanes: backfill submissions (FetchSubmission.Backfill) queue in a
+//     lane of their own that gets what live traffic leaves: a backfill
+//     chunk goes out only when no live chunk is due, at most half of
+//     FetchConcurrency of them are in flight, and its fetch activity has
+//     the lowest task priority, so that on the rate-limited queue the
+//     server dispatches live fetches first. A conversation a live batch
+//     wants too moves to the live lane. Backfill may fill at most half of
+//     maxQueued and of the carry budget: live submissions always find room.
 //   - Chunks: the core hands out full chunks of FetchBatchSize ids, a
 //     partial one only when at most partialChunkInFlight are in flight, and
 //     the halves of a chunk Genesys refused for what one id can cause first
@@ -53,6 +61,7 @@ type fetchCore struct {
 
 	queue         []*fetchEntry   // not dispatched, in order
 	deadlineQueue []*fetchEntry   // storeIncomplete ones: their batches' deadlines passed
+	backfillQueue []*fetchEntry   // wanted by backfill submissions only
 	retries       [][]*fetchEntry // halves of chunks Genesys refused for one id
 	entries       map[fetchKey]*fetchEntry
 	open          map[SubmissionKey]*openSubmission
@@ -77,7 +86,8 @@ type fetchCore struct {
 	// batches' table check covers them.
 	stored map[string]bool
 
-	inFlight int
+	inFlight         int
+	backfillInFlight int
 	// flying are the chunks in flight in the order handed out, so that a
 	// run that cannot wait for a slow one carries its conversations as
 	// queued.
@@ -102,7 +112,9 @@ type fetchKey struct {
 type fetchEntry struct {
 	ref             ConversationRef
 	storeIncomplete bool
-	waiters         []*openSubmission
+	// backfill: only backfill submissions wait for it (the backfill lane).
+	backfill bool
+	waiters  []*openSubmission
 }
 
 type openSubmission struct {
@@ -126,6 +138,7 @@ type fetchChunk struct {
 	id              int
 	entries         []*fetchEntry
 	storeIncomplete bool
+	backfill        bool
 }
 
 func (c fetchChunk) request() FetchRequest {
@@ -178,7 +191,7 @@ func (c *fetchCore) accept(sub FetchSubmission) []outgoing {
 	if opts := sub.Options.withDefaults(); !c.bounded && opts.validate() == nil {
 		c.opts = opts
 	}
-	if !invited && c.full() && len(sub.Conversations) > 0 {
+	if !invited && c.full(sub.Backfill) && len(sub.Conversations) > 0 {
 		c.waitlist = append(c.waitlist, key)
 		c.stats.Waitlisted++
 		return nil
@@ -206,11 +219,16 @@ func (c *fetchCore) accept(sub FetchSubmission) []outgoing {
 		}
 		k := fetchKey{id: ref.ID, storeIncomplete: sub.StoreIncomplete}
 		e := c.entries[k]
-		if e == nil {
-			e = &fetchEntry{ref: withOrg(ConversationRef{ID: ref.ID, OrgID: ref.OrgID}, sub.OrgID), storeIncomplete: sub.StoreIncomplete}
+		switch {
+		case e == nil:
+			e = &fetchEntry{ref: withOrg(ref, sub.OrgID), storeIncomplete: sub.StoreIncomplete,
+				backfill: sub.Backfill && !sub.StoreIncomplete}
 			c.entries[k] = e
 			c.enqueue(e)
-		} else {
+		case e.backfill && !sub.Backfill:
+			c.stats.Coalesced++
+			c.promote(e)
+		default:
 			c.stats.Coalesced++
 		}
 		e.waiters = append(e.waiters, o)
@@ -225,9 +243,22 @@ func (c *fetchCore) accept(sub FetchSubmission) []outgoing {
 }
 
 func (c *fetchCore) enqueue(e *fetchEntry) {
-	if e.storeIncomplete {
+	switch {
+	case e.storeIncomplete:
 		c.deadlineQueue = append(c.deadlineQueue, e)
-	} else {
+	case e.backfill:
+		c.backfillQueue = append(c.backfillQueue, e)
+	default:
+		c.queue = append(c.queue, e)
+	}
+}
+
+// promote moves a conversation a live batch wants from the backfill lane to
+// the live one; one already in flight just stays there.
+func (c *fetchCore) promote(e *fetchEntry) {
+	e.backfill = false
+	if i := slices.Index(c.backfillQueue, e); i >= 0 {
+		c.backfillQueue = slices.Delete(c.backfillQueue, i, i+1)
 		c.queue = append(c.queue, e)
 	}
 }
@@ -236,7 +267,8 @@ func (c *fetchCore) enqueue(e *fetchEntry) {
 // one is due and fewer than FetchConcurrency are in flight: halves of a
 // refused chunk first, then conversations whose batch's deadline has
 // passed, then a full chunk, or a partial one when the queue of scheduled
-// fetches is about to run dry.
+// fetches is about to run dry; the backfill lane's likewise, once nothing
+// live is due.
 func (c *fetchCore) nextChunk() (fetchChunk, bool) {
 	if c.inFlight >= c.opts.FetchConcurrency {
 		return fetchChunk{}, false
@@ -251,10 +283,17 @@ func (c *fetchCore) nextChunk() (fetchChunk, bool) {
 		n := min(size, len(c.deadlineQueue))
 		ch = fetchChunk{entries: c.deadlineQueue[:n:n], storeIncomplete: true}
 		c.deadlineQueue = c.deadlineQueue[n:]
-	case len(c.queue) >= size || len(c.queue) > 0 && c.inFlight <= partialChunkInFlight:
+	case len(c.queue) >= size || len(c.queue) > 0 && c.inFlight-c.backfillInFlight <= partialChunkInFlight:
 		n := min(size, len(c.queue))
 		ch = fetchChunk{entries: c.queue[:n:n]}
 		c.queue = c.queue[n:]
+	case len(c.queue) == 0 && c.backfillInFlight < c.backfillSlots() &&
+		(len(c.backfillQueue) >= size || len(c.backfillQueue) > 0 && c.inFlight <= partialChunkInFlight):
+		n := min(size, len(c.backfillQueue))
+		ch = fetchChunk{entries: c.backfillQueue[:n:n], backfill: true}
+		c.backfillQueue = c.backfillQueue[n:]
+		c.backfillInFlight++
+		c.stats.BackfillChunks++
 	default:
 		return fetchChunk{}, false
 	}
@@ -271,6 +310,9 @@ func (c *fetchCore) nextChunk() (fetchChunk, bool) {
 // res.
 func (c *fetchCore) complete(ch fetchChunk, res FetchResult, err error) []outgoing {
 	c.inFlight--
+	if ch.backfill {
+		c.backfillInFlight--
+	}
 	c.flying = slices.DeleteFunc(c.flying, func(f fetchChunk) bool { return f.id == ch.id })
 	if err != nil {
 		var appErr *temporal.ApplicationError
@@ -449,8 +491,19 @@ const (
 )
 
 // full: a new submission must wait, for the queue's sake or the carry's.
-func (c *fetchCore) full() bool {
+// The backfill lane has half of each, so live submissions always find room.
+func (c *fetchCore) full(backfill bool) bool {
+	if backfill && (len(c.backfillQueue) >= c.limits.queued/2 || c.carryBytes() >= carryBudget/2) {
+		return true
+	}
 	return c.queued() >= c.limits.queued || c.bounded && c.carryBytes() >= carryBudget
+}
+
+// backfillSlots is how many backfill chunks may be in flight: half of
+// FetchConcurrency, at least one. The rest stay free for live chunks, which
+// the rate-limited queue then dispatches first.
+func (c *fetchCore) backfillSlots() int {
+	return max(1, c.opts.FetchConcurrency/2)
 }
 
 // carryBytes estimates the size of carry() as JSON.
@@ -466,7 +519,7 @@ func (c *fetchCore) carryBytes() int {
 }
 
 func (c *fetchCore) queued() int {
-	n := len(c.queue) + len(c.deadlineQueue)
+	n := len(c.queue) + len(c.deadlineQueue) + len(c.backfillQueue)
 	for _, r := range c.retries {
 		n += len(r)
 	}
@@ -491,12 +544,12 @@ func (c *fetchCore) carry() SchedulerCarry {
 	for _, f := range c.flying {
 		flying = append(flying, f.entries)
 	}
-	queued := slices.Concat(slices.Concat(c.retries...), slices.Concat(flying...), c.deadlineQueue, c.queue)
+	queued := slices.Concat(slices.Concat(c.retries...), slices.Concat(flying...), c.deadlineQueue, c.queue, c.backfillQueue)
 	if len(queued) > 0 {
 		out.OrgID = queued[0].ref.OrgID
 	}
 	for _, e := range queued {
-		f := CarriedFetch{ID: e.ref.ID, StoreIncomplete: e.storeIncomplete}
+		f := CarriedFetch{ID: e.ref.ID, StoreIncomplete: e.storeIncomplete, Backfill: e.backfill}
 		if e.ref.OrgID != out.OrgID {
 			f.OrgID = e.ref.OrgID
 		}
@@ -519,7 +572,7 @@ func (c *fetchCore) restore(carry SchedulerCarry) {
 	}
 	c.openOrder = open
 	for _, f := range carry.Queue {
-		e := &fetchEntry{ref: withOrg(ConversationRef{ID: f.ID, OrgID: f.OrgID}, carry.OrgID), storeIncomplete: f.StoreIncomplete}
+		e := &fetchEntry{ref: withOrg(ConversationRef{ID: f.ID, OrgID: f.OrgID}, carry.OrgID), storeIncomplete: f.StoreIncomplete, backfill: f.Backfill}
 		for _, w := range f.Waiters {
 			if w >= 0 && w < len(open) {
 				e.waiters = append(e.waiters, open[w])
@@ -531,6 +584,6 @@ func (c *fetchCore) restore(carry SchedulerCarry) {
 }
 
 func (c *fetchCore) progress() SchedulerProgress {
-	return SchedulerProgress{Stats: c.stats, Queued: c.queued(), InFlight: c.inFlight, Open: len(c.open),
-		Waitlisted: len(c.waitlist), Options: c.opts}
+	return SchedulerProgress{Stats: c.stats, Queued: c.queued(), BackfillQueued: len(c.backfillQueue), InFlight: c.inFlight,
+		BackfillInFlight: c.backfillInFlight, Open: len(c.open), Waitlisted: len(c.waitlist), Options: c.opts}
 }

@@ -108,7 +108,7 @@ func (m *coreModel) submit(t *rapid.T) {
 	}
 	b.seq++
 	sub := &FetchSubmission{Requester: b.name, Seq: b.seq, OrgID: "org", Conversations: refs,
-		StoreIncomplete: rapid.Bool().Draw(t, "storeIncomplete")}
+		StoreIncomplete: rapid.Bool().Draw(t, "storeIncomplete"), Backfill: rapid.Bool().Draw(t, "backfill")}
 	b.open = sub
 	m.take(m.core.accept(*sub))
 }
@@ -136,12 +136,16 @@ func (m *coreModel) openBatch(t *rapid.T) *modelBatch {
 }
 
 // dispatch takes every chunk the core hands out.
-func (m *coreModel) dispatch(*rapid.T) {
+func (m *coreModel) dispatch(t *rapid.T) {
 	m.take(m.core.invitations())
 	for {
+		liveDue := len(m.core.queue)
 		ch, ok := m.core.nextChunk()
 		if !ok {
 			return
+		}
+		if ch.backfill && liveDue > 0 {
+			t.Fatalf("a backfill chunk went out while %d live conversations were queued", liveDue)
 		}
 		m.inFlight = append(m.inFlight, ch)
 	}
@@ -306,6 +310,20 @@ func (m *coreModel) check(t *rapid.T) {
 	}
 	if got := m.core.inFlight; got != len(m.inFlight) || got > m.core.opts.FetchConcurrency {
 		t.Fatalf("core counts %d in flight, model %d, concurrency %d", got, len(m.inFlight), m.core.opts.FetchConcurrency)
+	}
+	backfill := 0
+	for _, ch := range m.inFlight {
+		if ch.backfill {
+			backfill++
+		}
+	}
+	if got := m.core.backfillInFlight; got != backfill || got > m.core.backfillSlots() {
+		t.Fatalf("core counts %d backfill chunks in flight, model %d, slots %d", got, backfill, m.core.backfillSlots())
+	}
+	for _, e := range m.core.backfillQueue {
+		if !e.backfill {
+			t.Fatalf("%s is in the backfill lane but wanted live", e.ref.ID)
+		}
 	}
 	// What an invitation reserves can come on top of a full queue.
 	if q := m.core.queued(); q > m.core.limits.queued+m.core.limits.submission*(len(m.batches)) {

@@ -63,6 +63,7 @@ func IngestConversations(ctx workflow.Context, in IngestInput) (Summary, error) 
 // report; the ones not ready yet wait for the next round.
 type ingestion struct {
 	batchID     string
+	backfill    bool
 	workflowID  string
 	schedulerID string
 	opts        Options
@@ -96,6 +97,7 @@ type submitted struct {
 func newIngestion(ctx workflow.Context, in IngestInput) (*ingestion, error) {
 	w := &ingestion{
 		batchID:    in.BatchID,
+		backfill:   in.Backfill,
 		workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		opts:       in.Options.withDefaults(),
 		open:       map[int]*submitted{},
@@ -226,11 +228,11 @@ func (w *ingestion) submitNext(ctx workflow.Context) error {
 // submission. A scheduler that is not running is started, with the
 // submission, as a child that outlives this workflow.
 func (w *ingestion) send(ctx workflow.Context, seq int, o *submitted, ping bool) error {
-	full := FetchSubmission{Requester: w.workflowID, Seq: seq, StoreIncomplete: o.storeIncomplete, Options: w.opts}
+	full := FetchSubmission{Requester: w.workflowID, Seq: seq, StoreIncomplete: o.storeIncomplete, Options: w.opts, Backfill: w.backfill}
 	full.OrgID, full.Conversations = compactRefs(o.refs)
 	sub := full
 	if ping {
-		sub = FetchSubmission{Requester: w.workflowID, Seq: seq, StoreIncomplete: o.storeIncomplete, Options: w.opts, Ping: true}
+		sub = FetchSubmission{Requester: w.workflowID, Seq: seq, StoreIncomplete: o.storeIncomplete, Options: w.opts, Backfill: w.backfill, Ping: true}
 	}
 	var err error
 	for range schedulerStartAttempts {
@@ -486,6 +488,7 @@ func (w *ingestion) continueAsNew(ctx workflow.Context) error {
 	w.logger.Info("continuing as new", "due", len(w.due), "waiting", len(w.waiting))
 	return workflow.NewContinueAsNewError(ctx, IngestConversations, IngestInput{
 		BatchID:       w.batchID,
+		Backfill:      w.backfill,
 		Conversations: w.due,
 		Options:       w.opts,
 		Carry: &Carry{
@@ -539,10 +542,11 @@ func (w *ingestion) publishDetails(ctx workflow.Context) {
 	workflow.SetCurrentDetails(ctx, details)
 }
 
-// compactRefs keeps only what fetching needs, id and org, and leaves the org
-// out where it is the first conversation's, which it returns: every id
-// crosses history several times (submission, fetch, carry), and nearly all
-// of a deployment's conversations share one org.
+// compactRefs leaves the org out where it is the first conversation's,
+// which it returns: every id crosses history several times (submission,
+// fetch), and nearly all of a deployment's conversations share one org. The
+// event's topic and time stay: the fetch activity measures freshness with
+// them and stores them with the record.
 func compactRefs(refs []ConversationRef) (string, []ConversationRef) {
 	if len(refs) == 0 {
 		return "", nil
@@ -550,9 +554,9 @@ func compactRefs(refs []ConversationRef) (string, []ConversationRef) {
 	org := refs[0].OrgID
 	out := make([]ConversationRef, len(refs))
 	for i, r := range refs {
-		out[i] = ConversationRef{ID: r.ID}
-		if r.OrgID != org {
-			out[i].OrgID = r.OrgID
+		out[i] = r
+		if r.OrgID == org {
+			out[i].OrgID = ""
 		}
 	}
 	return org, out

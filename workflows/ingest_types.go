@@ -12,6 +12,9 @@ type IngestInput struct {
 	// Conversations are fetched at once; ids must be unique.
 	Conversations []ConversationRef `json:"conversations"`
 	Options       Options           `json:"options"`
+	// Backfill batches are started by a Backfill workflow: their fetches
+	// take what live batches leave of the request budget.
+	Backfill bool `json:"backfill,omitempty"`
 	// Carry is set only by continue-as-new.
 	Carry *Carry `json:"carry,omitempty"`
 }

@@ -24,6 +24,12 @@ const (
 	// idle deployment keeps no open workflow and new worker code takes over
 	// with the next run. The next submission starts a new one.
 	schedulerIdleTimeout = 10 * time.Minute
+	// BackfillPriorityKey is the task priority of the backfill lane's
+	// activities (fetches and detail queries): the lowest of Temporal's
+	// default five levels; live fetches keep the default, 3. Where tasks
+	// wait on the rate-limited queue, the server dispatches the smaller key
+	// first (the dev server needs matching.useNewMatcher for that).
+	BackfillPriorityKey = 5
 	// partialChunkInFlight: a chunk smaller than FetchBatchSize goes out only
 	// when at most this many are in flight, i.e. when the rate-limited queue
 	// is about to run dry; until then, ids that keep coming fill it up.
@@ -326,7 +332,12 @@ func (s *scheduler) dispatch(ctx workflow.Context) {
 			return
 		}
 		req := ch.request()
-		actx := workflow.WithActivityOptions(ctx, s.fetchActivityOptions(ctx, len(req.Conversations)))
+		opts := s.fetchActivityOptions(ctx, len(req.Conversations))
+		if ch.backfill {
+			opts.Priority = temporal.Priority{PriorityKey: BackfillPriorityKey}
+			opts.Summary = "backfill: " + opts.Summary
+		}
+		actx := workflow.WithActivityOptions(ctx, opts)
 		future := workflow.ExecuteActivity(actx, FetchActivityName, req)
 		s.selector.AddFuture(future, func(f workflow.Future) {
 			a := arrival{fetched: &ch}

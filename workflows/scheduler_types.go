@@ -49,6 +49,9 @@ type FetchSubmission struct {
 	// Options of the batch; the scheduler follows the latest submission's
 	// FetchBatchSize and FetchConcurrency.
 	Options Options `json:"options"`
+	// Backfill submissions queue in the backfill lane: fetched with what
+	// live traffic leaves of the budget.
+	Backfill bool `json:"backfill,omitempty"`
 	// Ping carries no conversations: the batch has had no report for a
 	// while and asks to be told (ResubmitSignal) if the scheduler does not
 	// know the submission.
@@ -116,8 +119,10 @@ type CarriedFetch struct {
 	OrgID string `json:"org,omitempty"`
 	// StoreIncomplete: queued for a batch whose readiness deadline passed.
 	// The JSON name predates the field's and is kept for carried state.
-	StoreIncomplete bool  `json:"final,omitempty"`
-	Waiters         []int `json:"w"`
+	StoreIncomplete bool `json:"final,omitempty"`
+	// Backfill: queued in the backfill lane.
+	Backfill bool  `json:"b,omitempty"`
+	Waiters  []int `json:"w"`
 }
 
 // CarriedInvitation is a waitlisted submission asked to submit again, and
@@ -139,6 +144,8 @@ type SchedulerStats struct {
 	// Waitlisted counts submissions that had to wait for room.
 	Waitlisted int `json:"waitlisted"`
 	Chunks     int `json:"chunks"`
+	// BackfillChunks counts the chunks of the backfill lane.
+	BackfillChunks int `json:"backfillChunks,omitempty"`
 	// GenesysRequests counts requests, retries included.
 	GenesysRequests int `json:"genesysRequests"`
 	Runs            int `json:"runs"`
@@ -146,11 +153,14 @@ type SchedulerStats struct {
 
 // SchedulerProgress is what the scheduler's progress query returns.
 type SchedulerProgress struct {
-	Stats      SchedulerStats `json:"stats"`
-	Queued     int            `json:"queued"`
-	InFlight   int            `json:"inFlight"`
-	Open       int            `json:"open"`
-	Waitlisted int            `json:"waitlisted"`
+	Stats  SchedulerStats `json:"stats"`
+	Queued int            `json:"queued"`
+	// BackfillQueued and BackfillInFlight are the backfill lane's share.
+	BackfillQueued   int `json:"backfillQueued"`
+	InFlight         int `json:"inFlight"`
+	BackfillInFlight int `json:"backfillInFlight"`
+	Open             int `json:"open"`
+	Waitlisted       int `json:"waitlisted"`
 	// SignalsInFlight to batches, unanswered; SignalsWaiting for room
 	// under maxSignalsInFlight.
 	SignalsInFlight int     `json:"signalsInFlight"`

@@ -31,6 +31,16 @@ const (
 	// CheckSchedulerActivityName tells a batch that has heard nothing for a
 	// while whether its fetch scheduler is making progress.
 	CheckSchedulerActivityName = "CheckFetchScheduler"
+	// BackfillWorkflowName is the registered name of Backfill.
+	BackfillWorkflowName = "Backfill"
+	// QueryDetailsActivityName asks Genesys's details query for one page of
+	// conversations; it runs on the Genesys task queue, inside the budget.
+	QueryDetailsActivityName = "QueryConversationDetails"
+	// ClassifyActivityName is the local activity that tells which of a
+	// page's conversations the table holds, and how.
+	ClassifyActivityName = "ClassifyStoredConversations"
+	// RecordBackfillActivityName writes a finished backfill's report.
+	RecordBackfillActivityName = "RecordBackfill"
 	// FetchSchedulerWorkflowName is the registered name of FetchScheduler.
 	FetchSchedulerWorkflowName = "FetchScheduler"
 	// ProgressQuery returns the workflow's Progress (IngestConversations) or
