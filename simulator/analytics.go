@@ -34,6 +34,8 @@ func (s *Server) visibleJSON(e *entry, now time.Time, st *Settings) []byte {
 		return e.brokenJSON
 	case v == notReady:
 		return e.notReadyJSON
+	case e.wrapUpLate(now, st):
+		return e.lateWrapUpJSON
 	default:
 		return s.pool.completeJSON(e)
 	}

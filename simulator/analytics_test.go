@@ -54,49 +54,6 @@ func interval(from, to time.Time) string {
 	return from.Format(timeLayout) + "/" + to.Format(timeLayout)
 }
 
-func TestQueryPagesConversationsInStartOrder(t *testing.T) {
-	h := newHarness(t)
-	token := h.token()
-	// 60 slots of 3 s: exactly conversations 0..59.
-	iv := interval(DefaultBaseTime, DefaultBaseTime.Add(60*ConversationSpacing))
-	seen := 0
-	for page := 1; page <= 3; page++ {
-		status, convs, raw := h.query(token, fmt.Sprintf(`{"interval":%q,"order":"asc","orderBy":"conversationStart","paging":{"pageSize":25,"pageNumber":%d}}`, iv, page))
-		if status != http.StatusOK || raw["totalHits"] != float64(60) {
-			t.Fatalf("page %d: %d totalHits %v", page, status, raw["totalHits"])
-		}
-		for _, c := range convs {
-			if c.ConversationID != h.srv.gen.ConversationID(seen) {
-				t.Fatalf("result %d is not conversation %d", seen, seen)
-			}
-			seen++
-		}
-	}
-	if seen != 60 {
-		t.Fatalf("paged through %d conversations, want 60", seen)
-	}
-
-	_, convs, _ := h.query(token, fmt.Sprintf(`{"interval":%q,"order":"desc"}`, iv))
-	if len(convs) != 25 || convs[0].ConversationID != h.srv.gen.ConversationID(59) {
-		t.Fatalf("desc: default page size or order wrong")
-	}
-	_, _, raw := h.query(token, fmt.Sprintf(`{"interval":%q,"paging":{"pageSize":25,"pageNumber":9}}`, iv))
-	if _, ok := raw["conversations"]; ok || raw["totalHits"] != float64(60) {
-		t.Errorf("page past the end = %v, want only totalHits", raw)
-	}
-}
-
-func TestQueryIntervalMatchesConversationsThatStartedInIt(t *testing.T) {
-	h := newHarness(t)
-	g := h.srv.gen
-	from := time.UnixMilli(g.startMs(10))
-	to := time.UnixMilli(g.startMs(13)) // exclusive
-	_, convs, raw := h.query(h.token(), fmt.Sprintf(`{"interval":%q}`, interval(from, to)))
-	if raw["totalHits"] != float64(3) || len(convs) != 3 || convs[0].ConversationID != g.ConversationID(10) {
-		t.Fatalf("got %v", raw["totalHits"])
-	}
-}
-
 func TestQueryRejectsBadIntervalsAndDeepPaging(t *testing.T) {
 	h := newHarness(t)
 	token := h.token()
@@ -145,16 +102,4 @@ func TestQueryConversationFiltersSelectByID(t *testing.T) {
 	}
 	res := h.do(http.MethodPost, queryPath, token, fmt.Sprintf(`{"interval":%q,"conversationFilters":[{"type":"or","predicates":[{"dimension":"mediaType","value":"voice"}]}]}`, iv))
 	assertGenesysError(t, res, http.StatusBadRequest, "bad.request")
-}
-
-func TestQueryOmitsConversationsStillAbsent(t *testing.T) {
-	h := newHarness(t, func(c *Config) {
-		c.Settings = DefaultSettings()
-		c.Settings.AbsentFor = time.Minute
-	})
-	h.emit(EmitRequest{Conversations: 2})
-	_, convs, raw := h.query(h.token(), fmt.Sprintf(`{"interval":%q}`, interval(DefaultBaseTime, DefaultBaseTime.Add(5*ConversationSpacing))))
-	if raw["totalHits"] != float64(3) || convs[0].ConversationID != h.srv.gen.ConversationID(2) {
-		t.Fatalf("totalHits %v", raw["totalHits"])
-	}
 }

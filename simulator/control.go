@@ -55,7 +55,12 @@ func (s *Server) handleEmit(w http.ResponseWriter, r *http.Request) {
 		}
 		b.Write(d)
 	}
-	b.WriteString(`],"events":` + strconv.Itoa(res.Events) + "}")
+	b.WriteString(`],"events":` + strconv.Itoa(res.Events))
+	if len(res.DroppedIDs) > 0 {
+		b.WriteString(`,"droppedIds":`)
+		b.Write(mustMarshal(res.DroppedIDs))
+	}
+	b.WriteByte('}')
 	writeJSONBytes(w, http.StatusOK, b.Bytes())
 }
 
@@ -65,7 +70,7 @@ type GroundTruth struct {
 	Expected
 	Index    int                   `json:"index"`
 	Emitted  bool                  `json:"emitted"`
-	State    string                `json:"state"` // what the API serves now: absent, notReady or complete
+	State    string                `json:"state"` // what the API serves now: absent, notReady, lateWrapUp or complete
 	Complete AnalyticsConversation `json:"complete"`
 	// Poisoned conversations are permanently bad (settings poisonRate):
 	// PoisonKind badRequest makes every request naming the id answer 400,
@@ -82,14 +87,18 @@ func (s *Server) handleExpected(w http.ResponseWriter, r *http.Request) {
 		writeControlError(w, http.StatusNotFound, "unknown conversation id")
 		return
 	}
-	st := s.settings.Load()
+	st, now := s.settings.Load(), s.now()
 	c := s.gen.Generate(e.index)
 	poison := e.poisoned()
+	state := e.visibility(now, st.AbsentFor, st.WrapupFor).String()
+	if e.wrapUpLate(now, st) {
+		state = "lateWrapUp"
+	}
 	writeJSON(w, http.StatusOK, GroundTruth{
 		Expected:   c.Expected,
 		Index:      e.index,
 		Emitted:    e.endedAt.Load() != 0,
-		State:      e.visibility(s.now(), st.AbsentFor, st.WrapupFor).String(),
+		State:      state,
 		Complete:   c.Record,
 		Poisoned:   poison != poisonNone,
 		PoisonKind: poison.String(),

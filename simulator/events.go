@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -106,6 +107,12 @@ type EmitRequest struct {
 	// the originals: what Genesys sends when a conversation changes after
 	// it ended (an edited wrap-up). Their readiness clock keeps running.
 	LaterEventsFor []string `json:"laterEventsFor,omitempty"`
+	// DropRate is the share (0 to 1) of these conversations whose events
+	// are lost on the way: none of their events is in any delivery, while
+	// their analytics records become visible like the others. It leaves
+	// reconcile something to find. The dropped ones are drawn from the
+	// seed and the sequence of emissions.
+	DropRate float64 `json:"dropRate,omitempty"`
 }
 
 // EmitResult is the answer of POST /sim/emit. Each delivery is exactly what
@@ -114,6 +121,9 @@ type EmitResult struct {
 	ConversationIDs []string          `json:"conversationIds"`
 	Deliveries      []json.RawMessage `json:"deliveries"`
 	Events          int               `json:"events"` // real events, poison records excluded
+	// DroppedIDs are the conversations of ConversationIDs whose events
+	// DropRate left out, in the same order.
+	DroppedIDs []string `json:"droppedIds,omitempty"`
 }
 
 func (req *EmitRequest) normalize() error {
@@ -125,6 +135,9 @@ func (req *EmitRequest) normalize() error {
 		errs = append(errs, fmt.Errorf("laterEventsFor names at most %d conversations, got %d", maxEmit, len(req.LaterEventsFor)))
 	case len(req.LaterEventsFor) == 0 && (req.Conversations < 1 || req.Conversations > maxEmit):
 		errs = append(errs, fmt.Errorf("conversations must be between 1 and %d, got %d", maxEmit, req.Conversations))
+	}
+	if !(req.DropRate >= 0 && req.DropRate <= 1) { // also rejects NaN
+		errs = append(errs, fmt.Errorf("dropRate must be between 0 and 1, got %g", req.DropRate))
 	}
 	if req.Copies == 0 {
 		req.Copies = 1
@@ -182,7 +195,8 @@ type pendingEvent struct {
 
 // Emit hands out the events of the next req.Conversations never-emitted
 // conversations and starts their readiness clock (each one poisoned or not
-// at the settings' poisonRate), or the later events of req.LaterEventsFor.
+// at the settings' poisonRate), or the later events of req.LaterEventsFor;
+// the events of a req.DropRate share of them are left out.
 func (s *Server) Emit(req EmitRequest) (EmitResult, error) {
 	if err := req.normalize(); err != nil {
 		return EmitResult{}, err
@@ -204,10 +218,15 @@ func (s *Server) Emit(req EmitRequest) (EmitResult, error) {
 		entries = s.pool.takeNext(req.Conversations)
 	}
 	res := EmitResult{ConversationIDs: make([]string, 0, len(entries))}
+	dropped := em.drop(len(entries), req.DropRate)
 	var events []pendingEvent
-	for _, e := range entries {
+	for k, e := range entries {
 		c := s.gen.Generate(e.index)
-		events = append(events, em.events(c.Record, req.Topics, shift)...)
+		if dropped[k] {
+			res.DroppedIDs = append(res.DroppedIDs, e.id)
+		} else {
+			events = append(events, em.events(c.Record, req.Topics, shift)...)
+		}
 		if !later {
 			s.pool.markEnded(e, c, now, s.gen.poisonOf(e.index, st.PoisonRate))
 		}
@@ -246,6 +265,20 @@ func (s *Server) Emit(req EmitRequest) (EmitResult, error) {
 	}
 	s.counters.eventsEmitted.Add(int64(res.Events))
 	return res, nil
+}
+
+// drop picks round(rate*n) of n conversations whose events are lost. It
+// draws nothing at rate 0, so emissions without drops keep their bytes.
+func (em *emitter) drop(n int, rate float64) []bool {
+	dropped := make([]bool, n)
+	k := int(math.Round(rate * float64(n)))
+	if k == 0 {
+		return dropped
+	}
+	for _, i := range em.r.Perm(n)[:k] {
+		dropped[i] = true
+	}
+	return dropped
 }
 
 // events derives the conversation's events from its complete record: one

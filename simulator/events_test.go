@@ -336,3 +336,55 @@ func TestEmitLaterEventsForStampsTheEventsOneMinuteLater(t *testing.T) {
 		}
 	}
 }
+
+func TestEmitDropRateLeavesOutEveryEventOfTheDroppedConversations(t *testing.T) {
+	h := newHarness(t)
+	res := h.emit(EmitRequest{Conversations: 40, BatchSize: 7, DropRate: 0.25})
+	if len(res.DroppedIDs) != 10 {
+		t.Fatalf("%d conversations dropped, want 10 (a quarter of 40)", len(res.DroppedIDs))
+	}
+	eventsPerConversation := func(res EmitResult) map[string]int {
+		out := map[string]int{}
+		for _, envs := range envelopesOf(t, res.Deliveries) {
+			for _, env := range envs {
+				out[env.Detail.EventBody.ConversationID]++
+			}
+		}
+		return out
+	}
+	events := eventsPerConversation(res)
+	undropped := eventsPerConversation(newHarness(t).emit(EmitRequest{Conversations: 40, BatchSize: 7}))
+	total := 0
+	for i, id := range res.ConversationIDs {
+		want := undropped[id]
+		if slices.Contains(res.DroppedIDs, id) {
+			want = 0
+		}
+		if events[id] != want {
+			t.Errorf("conversation %d: %d events, want %d", i, events[id], want)
+		}
+		total += want
+	}
+	if res.Events != total || len(events) != 30 {
+		t.Errorf("events = %d for %d conversations, want %d for 30", res.Events, len(events), total)
+	}
+	if got := h.multiGet(h.token(), res.DroppedIDs...); len(got) != len(res.DroppedIDs) {
+		t.Errorf("%d of %d dropped conversations are served", len(got), len(res.DroppedIDs))
+	}
+	if again := newHarness(t).emit(EmitRequest{Conversations: 40, BatchSize: 7, DropRate: 0.25}); !slices.Equal(again.DroppedIDs, res.DroppedIDs) {
+		t.Error("the same seed and emissions dropped other conversations")
+	}
+
+	all := h.emit(EmitRequest{Conversations: 3, DropRate: 1})
+	if len(all.Deliveries) != 0 || all.Events != 0 || !slices.Equal(all.DroppedIDs, all.ConversationIDs) {
+		t.Errorf("dropRate 1: %d deliveries, %d events, dropped %v of %v", len(all.Deliveries), all.Events, all.DroppedIDs, all.ConversationIDs)
+	}
+	for _, body := range []string{`{"conversations": 1, "dropRate": 1.5}`, `{"conversations": 1, "dropRate": -0.1}`} {
+		res := h.do(http.MethodPost, "/sim/emit", "", body)
+		var e controlError
+		res.json(t, &e)
+		if res.status != http.StatusBadRequest || !strings.Contains(e.Error, "dropRate must be between 0 and 1") {
+			t.Errorf("%s: %d %s", body, res.status, res.body)
+		}
+	}
+}

@@ -128,7 +128,7 @@ func TestSettingsPartialUpdateKeepsOtherFields(t *testing.T) {
 	h.do(http.MethodGet, "/sim/settings", "", nil).json(t, &got)
 	want := settingsJSON{
 		RateLimitPerMinute: 300, TokenRateLimitPerMinute: 60, TokenLifetime: "24h0m0s", AbsentFor: "45s",
-		WrapupFor: "0s", SlowRate: 0.25, SlowDelay: "2s", StormRetryAfter: "30s",
+		WrapupFor: "0s", LateWrapUpFor: "0s", SlowRate: 0.25, SlowDelay: "2s", StormRetryAfter: "30s", QueryResultLimit: 100_000,
 	}
 	if got != want {
 		t.Fatalf("settings = %+v, want %+v", got, want)

@@ -10,13 +10,12 @@ import (
 // DefaultBaseTime is the --base-time default: conversations start after it.
 var DefaultBaseTime = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 
-// ConversationSpacing is the width of the start slot of each conversation:
-// conversation i starts in [base+i*spacing, base+(i+1)*spacing). Slots never
-// overlap, so start order equals index order and interval queries reduce to a
-// binary search over indexes.
+// ConversationSpacing is the default width of the start slot of each
+// conversation (Config.Spacing): conversation i starts in
+// [base+i*spacing, base+(i+1)*spacing). Slots never overlap, so start order
+// equals index order and interval queries reduce to a binary search over
+// indexes.
 const ConversationSpacing = 3 * time.Second
-
-const spacingMs = int64(ConversationSpacing / time.Millisecond)
 
 // Conversation is generated ground truth: the complete analytics record and
 // the figures a correct ingest pipeline must derive from it.
@@ -28,6 +27,10 @@ type Conversation struct {
 
 // NotReady is the record as served while after-call work is still open.
 func (c Conversation) NotReady() AnalyticsConversation { return c.Record.withoutWrapUp() }
+
+// LateWrapUp is the record as served while Genesys has closed the
+// conversation but not indexed its wrap-up codes yet (Settings.LateWrapUpFor).
+func (c Conversation) LateWrapUp() AnalyticsConversation { return c.Record.withoutWrapUpCodes() }
 
 // Expected holds derived figures, tallied while generating (not re-read from
 // the record) so tests can check the record against an independent source.
@@ -48,19 +51,75 @@ type Expected struct {
 	MediaType            string   `json:"mediaType"`
 	OriginatingDirection string   `json:"originatingDirection"`
 	ParticipantCount     int      `json:"participantCount"`
+	WaitTimeMs           int64    `json:"waitTimeMs"`
+	AnswerTimeMs         int64    `json:"answerTimeMs"`
+	IvrTimeMs            int64    `json:"ivrTimeMs"`
+	Abandoned            bool     `json:"abandoned"`
+	Transfers            int      `json:"transfers"`
+	// DisconnectType is how the customer's last segment ended.
+	DisconnectType string `json:"disconnectType"`
+	// Agents are the agent sessions that connected, in record order.
+	Agents []ExpectedAgent `json:"agents"`
+	// FirstEventAt is the earliest eventTime of the events /sim/emit hands
+	// out for the conversation (later events excluded), LastEventTopic the
+	// topic of the latest of them.
+	FirstEventAt   string `json:"firstEventAt"`
+	LastEventTopic string `json:"lastEventTopic"`
+	// Oversized records are too large for a DynamoDB item even gzipped
+	// (Config.OversizeRate).
+	Oversized bool `json:"oversized,omitempty"`
+}
+
+// ExpectedAgent is the figures of one agent session that connected; times
+// in milliseconds.
+type ExpectedAgent struct {
+	UserID     string `json:"userId"`
+	QueueID    string `json:"queueId"`
+	WrapUpCode string `json:"wrapUpCode"`
+	// Answered: the agent answered the conversation from a queue.
+	Answered     bool  `json:"answered"`
+	HandleTimeMs int64 `json:"handleTimeMs"`
+	TalkTimeMs   int64 `json:"talkTimeMs"`
+	HoldTimeMs   int64 `json:"holdTimeMs"`
+	AcwTimeMs    int64 `json:"acwTimeMs"`
 }
 
 // Generator produces the conversations of one seed. It is immutable and safe
 // for concurrent use.
 type Generator struct {
-	seed    int64
-	baseMs  int64
-	catalog Catalog
+	seed      int64
+	baseMs    int64
+	spacingMs int64
+	catalog   Catalog
+	// oversizeRate is the share of conversations padded past DynamoDB's
+	// item limit (WithOversizeRate).
+	oversizeRate float64
 }
 
-// NewGenerator returns the generator of seed whose conversations start after base.
+// NewGenerator returns the generator of seed whose conversations start after
+// base, one every ConversationSpacing.
 func NewGenerator(seed int64, base time.Time) *Generator {
-	return &Generator{seed: seed, baseMs: base.UnixMilli(), catalog: NewCatalog(seed)}
+	return newGenerator(seed, base, ConversationSpacing)
+}
+
+// newGenerator is NewGenerator with another spacing, a positive whole number
+// of milliseconds (Config validates it).
+func newGenerator(seed int64, base time.Time, spacing time.Duration) *Generator {
+	return &Generator{seed: seed, baseMs: base.UnixMilli(), spacingMs: spacing.Milliseconds(), catalog: NewCatalog(seed)}
+}
+
+// WithOversizeRate returns the generator whose conversations are, at rate
+// (0 to 1, decided from the seed per conversation), too large for a
+// DynamoDB item even gzipped, as conversations that run for days can be.
+// The others are generated exactly as without it.
+func (g *Generator) WithOversizeRate(rate float64) *Generator {
+	c := *g
+	c.oversizeRate = rate
+	return &c
+}
+
+func (g *Generator) oversized(i int) bool {
+	return g.oversizeRate > 0 && float64(hashKey(g.seed, streamOversize, uint64(i))>>11)/(1<<53) < g.oversizeRate
 }
 
 // Generate returns conversation i of seed with the default base time.
@@ -79,11 +138,11 @@ func (g *Generator) ConversationID(i int) string {
 
 // startMs is the conversationStart of conversation i in epoch milliseconds.
 func (g *Generator) startMs(i int) int64 {
-	return g.baseMs + int64(i)*spacingMs + int64(hashKey(g.seed, streamStart, uint64(i))%uint64(spacingMs))
+	return g.baseMs + int64(i)*g.spacingMs + int64(hashKey(g.seed, streamStart, uint64(i))%uint64(g.spacingMs))
 }
 
 // Generate returns conversation i; it depends only on the seed, the base
-// time and i.
+// time, the spacing and i.
 func (g *Generator) Generate(i int) Conversation {
 	r := newRand(g.seed, streamConversation, uint64(i))
 	b := &builder{
@@ -98,6 +157,9 @@ func (g *Generator) Generate(i int) Conversation {
 		b.outbound()
 	} else {
 		b.inbound()
+	}
+	if g.oversized(i) {
+		b.padOversize(newRand(g.seed, streamOversize, uint64(i)))
 	}
 	return b.finish(i, g.ConversationID(i))
 }
@@ -115,8 +177,21 @@ type builder struct {
 	codes     []int   // likewise for wrap-up codes
 	rec       AnalyticsConversation
 	exp       Expected
-	endMs     int64 // latest wrap-up end = conversationEnd
+	endMs     int64 // latest wrap-up or customer end = conversationEnd
+	// firstEventMs and lastEventMs bound the events emission will stamp.
+	firstEventMs, lastEventMs int64
 }
+
+// Shares of conversations, in percent, with the shapes that make analysts'
+// figures differ from plain talk time.
+const (
+	// abandonPercent of inbound voice routing legs end with the customer
+	// hanging up in queue.
+	abandonPercent = 8
+	// contactingPercent of outbound calls are contacted (as a preview
+	// campaign does) before the agent's phone dials.
+	contactingPercent = 40
+)
 
 var customerNames = []string{"Alex Morgan", "Sam Rivera", "Jordan Lee", "Casey Kim", "Robin Patel", "Taylor Brooks", "Jamie Chen", "Morgan Diaz"}
 
@@ -207,6 +282,16 @@ func (b *builder) customer(direction string) Participant {
 	}
 }
 
+// event notes one event emission will carry: its topic and eventTime.
+func (b *builder) event(topic string, atMs int64) {
+	if b.firstEventMs == 0 || atMs < b.firstEventMs {
+		b.firstEventMs = atMs
+	}
+	if atMs >= b.lastEventMs {
+		b.lastEventMs, b.exp.LastEventTopic = atMs, topic
+	}
+}
+
 func (b *builder) agent(direction string) Participant {
 	user := b.g.catalog.UserIDs[b.users[0]]
 	b.users = b.users[1:]
@@ -241,7 +326,7 @@ func (b *builder) hangUp() (customer, agent string) {
 
 // inbound: customer → optional IVR → one or more routing legs (acd wait,
 // maybe an unanswered alert, an answering agent); every leg but the last ends
-// in a transfer.
+// in a transfer, unless the customer hangs up waiting in a queue.
 func (b *builder) inbound() {
 	customerDisconnect, agentDisconnect := b.hangUp()
 	sysEnd := b.t0 + b.between(100, 900)
@@ -257,6 +342,7 @@ func (b *builder) inbound() {
 		b.rec.Participants = append(b.rec.Participants, Participant{
 			ParticipantID: b.id(), ParticipantName: "Main Menu", Purpose: "ivr", Sessions: []Session{s},
 		})
+		b.exp.IvrTimeMs += ivrEnd - t
 		t = ivrEnd
 	}
 
@@ -277,20 +363,38 @@ func (b *builder) inbound() {
 		if k == legs-1 {
 			disconnect = agentDisconnect
 		}
-		t = b.leg(t, q, disconnect)
+		var abandoned bool
+		if t, abandoned = b.leg(t, q, disconnect); abandoned {
+			customerDisconnect = "endpoint"
+			break
+		}
 	}
 
 	s := &b.rec.Participants[0].Sessions[0]
 	s.Segments = []Segment{seg("system", b.t0, sysEnd, ""), seg("interact", sysEnd, t, first.ID)}
 	s.Segments[1].DisconnectType = customerDisconnect
 	s.Metrics = []Metric{metric("nConnected", 1, sysEnd), metric("tConnected", t-sysEnd, t)}
+	b.exp.DisconnectType = customerDisconnect
+	b.endMs = max(b.endMs, t)
+	b.event(TopicCustomerEnd, t)
 }
 
 // leg routes the customer through queue q from start; it returns the end of
-// the answering agent's talk.
-func (b *builder) leg(start int64, q Queue, disconnect string) int64 {
+// the answering agent's talk, or when the customer hung up waiting
+// (abandoned).
+func (b *builder) leg(start int64, q Queue, disconnect string) (end int64, abandoned bool) {
 	acd := Participant{ParticipantID: b.id(), ParticipantName: q.Name, Purpose: "acd", Sessions: []Session{b.session("inbound")}}
 	t := start + b.skewed(1_000, 120_000)
+	as := &acd.Sessions[0]
+	if b.media == "voice" && b.r.IntN(100) < abandonPercent {
+		as.Segments = []Segment{seg("interact", start, t, q.ID)}
+		as.Segments[0].DisconnectType = "peer"
+		as.Metrics = []Metric{metric("tAcd", t-start, t), metric("tAbandon", t-start, t)}
+		b.rec.Participants = append(b.rec.Participants, acd)
+		b.exp.WaitTimeMs += t - start
+		b.exp.Abandoned = true
+		return t, true
+	}
 
 	var missed []Participant
 	if b.r.IntN(100) < 15 {
@@ -310,21 +414,23 @@ func (b *builder) leg(start int64, q Queue, disconnect string) int64 {
 	s := &agent.Sessions[0]
 	s.Segments = []Segment{seg("alert", t, answer, q.ID)}
 	s.Metrics = []Metric{metric("tAlert", alert, answer), metric("tAnswered", answer-start, answer)}
-	talkEnd := b.work(s, q.ID, answer, disconnect)
+	b.exp.AnswerTimeMs += answer - start
+	talkEnd := b.work(&agent, q.ID, answer, disconnect, 0, true)
 
-	as := &acd.Sessions[0]
 	as.Segments = []Segment{seg("interact", start, t, q.ID)}
 	as.Segments[0].DisconnectType = "transfer"
 	as.Metrics = []Metric{metric("tAcd", t-start, t)}
+	b.exp.WaitTimeMs += t - start
 
 	b.rec.Participants = append(b.rec.Participants, acd)
 	b.rec.Participants = append(b.rec.Participants, missed...)
 	b.rec.Participants = append(b.rec.Participants, agent)
-	return talkEnd
+	return talkEnd, false
 }
 
 // outbound: an agent places the call (or writes the email) on behalf of a
-// queue; no IVR or ACD wait.
+// queue; no IVR or ACD wait. A call is dialed, some contacted first; both
+// count in the agent's handle time.
 func (b *builder) outbound() {
 	customerDisconnect, agentDisconnect := b.hangUp()
 	q := b.pickQueue()
@@ -332,11 +438,19 @@ func (b *builder) outbound() {
 	s := &agent.Sessions[0]
 	connect := b.t0
 	if b.media == "voice" {
-		connect += b.between(3_000, 25_000)
-		s.Segments = []Segment{seg("dialing", b.t0, connect, q.ID)}
-		s.Metrics = []Metric{metric("tDialing", connect-b.t0, connect)}
+		dial := b.t0
+		if b.r.IntN(100) < contactingPercent {
+			dial += b.between(1_000, 8_000)
+			s.Segments = append(s.Segments, seg("contacting", b.t0, dial, q.ID))
+			s.Metrics = append(s.Metrics, metric("tContacting", dial-b.t0, dial))
+		}
+		connect = dial + b.between(3_000, 25_000)
+		s.Segments = append(s.Segments, seg("dialing", dial, connect, q.ID))
+		s.Metrics = append(s.Metrics, metric("tDialing", connect-dial, connect))
 	}
-	talkEnd := b.work(s, q.ID, connect, agentDisconnect)
+	talkEnd := b.work(&agent, q.ID, connect, agentDisconnect, connect-b.t0, false)
+	b.exp.DisconnectType = customerDisconnect
+	b.event(TopicCustomerEnd, talkEnd)
 
 	customer := b.customer("outbound")
 	cs := &customer.Sessions[0]
@@ -346,9 +460,12 @@ func (b *builder) outbound() {
 	b.rec.Participants = append(b.rec.Participants, agent, customer)
 }
 
-// work appends an answering agent's talk (split by an optional hold) and
-// wrap-up from the moment the agent is connected; it returns the end of talk.
-func (b *builder) work(s *Session, queueID string, from int64, disconnect string) int64 {
+// work appends an agent's talk (split by an optional hold) and wrap-up
+// from the moment the agent is connected, to the agent's first session;
+// setup is the time the agent spent before (dialing, contacting), which
+// Genesys counts in handle time. It returns the end of talk.
+func (b *builder) work(p *Participant, queueID string, from int64, disconnect string, setup int64, answered bool) int64 {
+	s := &p.Sessions[0]
 	talk := b.talkMs()
 	var held int64
 	talkEnd := from + talk
@@ -366,6 +483,7 @@ func (b *builder) work(s *Session, queueID string, from int64, disconnect string
 	s.Metrics = append(s.Metrics, metric("tTalk", talk, talkEnd), metric("tTalkComplete", talk, talkEnd))
 	if disconnect == "transfer" {
 		s.Metrics = append(s.Metrics, metric("nTransferred", 1, talkEnd))
+		b.exp.Transfers++
 	}
 
 	acw := b.skewed(5_000, 120_000)
@@ -375,15 +493,43 @@ func (b *builder) work(s *Session, queueID string, from int64, disconnect string
 	wrap := seg("wrapup", talkEnd, wrapEnd, queueID)
 	wrap.WrapUpCode, wrap.DisconnectType = code, disconnect
 	s.Segments = append(s.Segments, wrap)
-	s.Metrics = append(s.Metrics, metric("tAcw", acw, wrapEnd), metric("tHandle", talk+held+acw, wrapEnd))
+	handle := setup + talk + held + acw
+	s.Metrics = append(s.Metrics, metric("tAcw", acw, wrapEnd), metric("tHandle", handle, wrapEnd))
 
 	b.exp.TalkTimeMs += talk
 	b.exp.HoldTimeMs += held
 	b.exp.AcwTimeMs += acw
-	b.exp.HandleTimeMs += talk + held + acw
+	b.exp.HandleTimeMs += handle
 	b.exp.WrapUpCodes = append(b.exp.WrapUpCodes, code)
+	b.exp.Agents = append(b.exp.Agents, ExpectedAgent{UserID: p.UserID, QueueID: queueID, WrapUpCode: code, Answered: answered,
+		HandleTimeMs: handle, TalkTimeMs: talk, HoldTimeMs: held, AcwTimeMs: acw})
 	b.endMs = max(b.endMs, wrapEnd)
+	b.event(TopicACW, wrapEnd)
 	return talkEnd
+}
+
+// oversizeFlows is how many in-queue flow executions padOversize adds:
+// enough that the gzipped record is well past DynamoDB's 400 KB item limit
+// (see TestOversizedConversationsAreTooLargeForAnItemEvenGzipped).
+const oversizeFlows = 10_000
+
+// padOversize adds thousands of short in-queue flow executions, each a
+// participant of its own, the way a conversation parked in a queue for days
+// grows, drawn from r so that the rest of the conversation is as without
+// them. They carry no queue, wrap-up or metric, so every expected figure
+// but the participant count stays.
+func (b *builder) padOversize(r *rand.Rand) {
+	span := max(b.endMs-b.t0, oversizeFlows)
+	for k := range int64(oversizeFlows) {
+		start := b.t0 + span*k/oversizeFlows
+		end := start + 1 + r.Int64N(span/oversizeFlows)
+		s := Session{SessionID: randUUID(r), MediaType: b.media, Direction: "inbound", Provider: b.provider,
+			Metrics: []Metric{}, Segments: []Segment{seg("ivr", start, end, "")}}
+		s.Segments[0].DisconnectType = "transfer"
+		b.rec.Participants = append(b.rec.Participants, Participant{
+			ParticipantID: randUUID(r), ParticipantName: "In-Queue Flow", Purpose: "workflow", Sessions: []Session{s}})
+	}
+	b.exp.Oversized = true
 }
 
 func (b *builder) finish(i int, id string) Conversation {
@@ -409,6 +555,7 @@ func (b *builder) finish(i int, id string) Conversation {
 	e.ConversationStart = b.rec.ConversationStart
 	e.ConversationEnd = b.rec.ConversationEnd
 	e.DurationMs = b.endMs - b.t0
+	e.FirstEventAt = formatMs(b.firstEventMs)
 	e.DivisionIDs = b.rec.DivisionIDs
 	e.MediaType = b.media
 	e.OriginatingDirection = b.direction

@@ -3,8 +3,10 @@ package simulator
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,9 +47,9 @@ func TestServedBytesAreIdenticalAcrossServersWithTheSameSeed(t *testing.T) {
 
 // sessionFigures re-derives a session's figures from its segments alone.
 type sessionFigures struct {
-	interact, hold, wrapup, alert int64
-	wrapEnd                       int64
-	hasInteract, hasWrapup        bool
+	interact, hold, wrapup, alert, dialing, contacting int64
+	wrapEnd                                            int64
+	hasInteract, hasWrapup                             bool
 }
 
 func figures(t *testing.T, s Session) sessionFigures {
@@ -75,6 +77,10 @@ func figures(t *testing.T, s Session) sessionFigures {
 			}
 		case "alert":
 			f.alert += end - start
+		case "dialing":
+			f.dialing += end - start
+		case "contacting":
+			f.contacting += end - start
 		}
 	}
 	return f
@@ -93,11 +99,13 @@ func TestGeneratedMetricsAreConsistentWithSegments(t *testing.T) {
 	for i := range 1000 {
 		c := g.Generate(i)
 		rec, exp := c.Record, c.Expected
-		var talk, hold, acw, handle, lastWrapEnd int64
-		var users, codes, queues []string
+		// Every figure of Expected, derived again from the record alone.
+		var derived Expected
+		var lastEnd, customerEnd int64
+		var queues []string
 		for _, p := range rec.Participants {
 			if p.Purpose == "agent" {
-				users = append(users, p.UserID)
+				derived.UserIDs = append(derived.UserIDs, p.UserID)
 			}
 			for _, s := range p.Sessions {
 				f, m := figures(t, s), metrics(s)
@@ -109,15 +117,27 @@ func TestGeneratedMetricsAreConsistentWithSegments(t *testing.T) {
 						queues = append(queues, seg.QueueID)
 					}
 				}
+				derived.Transfers += int(m["nTransferred"])
 				switch p.Purpose {
 				case "customer":
 					if m["tConnected"] != f.interact || m["nConnected"] != 1 {
 						t.Fatalf("conversation %d: tConnected %d, interact %d", i, m["tConnected"], f.interact)
 					}
+					last := s.Segments[len(s.Segments)-1]
+					derived.DisconnectType, customerEnd = last.DisconnectType, parseMs(last.SegmentEnd)
+				case "ivr":
+					derived.IvrTimeMs += m["tIvr"]
 				case "acd":
 					if m["tAcd"] != f.interact {
 						t.Fatalf("conversation %d: tAcd %d, interact %d", i, m["tAcd"], f.interact)
 					}
+					if abandon, ok := m["tAbandon"]; ok {
+						if abandon != m["tAcd"] || s.Segments[0].DisconnectType != "peer" {
+							t.Fatalf("conversation %d: abandoned after %d in a queue waited %d", i, abandon, m["tAcd"])
+						}
+						derived.Abandoned = true
+					}
+					derived.WaitTimeMs += m["tAcd"]
 				case "agent":
 					if !f.hasInteract { // alerted, never answered
 						if _, ok := m["tAnswered"]; ok || f.hasWrapup || m["tAlert"] != f.alert || m["tTalk"] != 0 {
@@ -125,31 +145,70 @@ func TestGeneratedMetricsAreConsistentWithSegments(t *testing.T) {
 						}
 						continue
 					}
-					if m["tTalk"] != f.interact || m["tTalkComplete"] != f.interact || m["tHeld"] != f.hold ||
-						m["tAcw"] != f.wrapup || m["tHandle"] != m["tTalk"]+m["tHeld"]+m["tAcw"] {
+					if m["tTalk"] != f.interact || m["tTalkComplete"] != f.interact || m["tHeldComplete"] != f.hold ||
+						m["tAcw"] != f.wrapup || m["tDialing"] != f.dialing || m["tContacting"] != f.contacting ||
+						m["tHandle"] != m["tTalkComplete"]+m["tHeldComplete"]+m["tAcw"]+m["tDialing"]+m["tContacting"] {
 						t.Fatalf("conversation %d: metrics %v disagree with segments %+v", i, m, f)
 					}
-					if rec.OriginatingDirection == "inbound" && (m["tAlert"] != f.alert || m["tAnswered"] < m["tAlert"]) {
+					_, answered := m["tAnswered"]
+					if answered != (rec.OriginatingDirection == "inbound") || answered && (m["tAlert"] != f.alert || m["tAnswered"] < m["tAlert"]) {
 						t.Fatalf("conversation %d: tAlert %d / tAnswered %d, alert %d", i, m["tAlert"], m["tAnswered"], f.alert)
 					}
-					talk, hold, acw, handle = talk+m["tTalk"], hold+m["tHeld"], acw+m["tAcw"], handle+m["tHandle"]
-					lastWrapEnd = max(lastWrapEnd, f.wrapEnd)
-					codes = append(codes, s.Segments[len(s.Segments)-1].WrapUpCode)
+					code := s.Segments[len(s.Segments)-1].WrapUpCode
+					derived.Agents = append(derived.Agents, ExpectedAgent{UserID: p.UserID, QueueID: s.Segments[0].QueueID,
+						WrapUpCode: code, Answered: answered, HandleTimeMs: m["tHandle"], TalkTimeMs: m["tTalkComplete"],
+						HoldTimeMs: m["tHeldComplete"], AcwTimeMs: m["tAcw"]})
+					derived.TalkTimeMs += m["tTalkComplete"]
+					derived.HoldTimeMs += m["tHeldComplete"]
+					derived.AcwTimeMs += m["tAcw"]
+					derived.HandleTimeMs += m["tHandle"]
+					derived.AnswerTimeMs += m["tAnswered"]
+					derived.WrapUpCodes = append(derived.WrapUpCodes, code)
+					lastEnd = max(lastEnd, f.wrapEnd)
 				}
 			}
 		}
 		start, end := parseMs(rec.ConversationStart), parseMs(rec.ConversationEnd)
-		if end != lastWrapEnd {
-			t.Fatalf("conversation %d: conversationEnd is not the last wrap-up end", i)
+		if end != max(lastEnd, customerEnd) {
+			t.Fatalf("conversation %d: conversationEnd is neither the last wrap-up end nor the customer's", i)
 		}
-		if exp.TalkTimeMs != talk || exp.HoldTimeMs != hold || exp.AcwTimeMs != acw || exp.HandleTimeMs != handle ||
-			exp.HandleTimeMs != talk+hold+acw || exp.DurationMs != end-start {
-			t.Fatalf("conversation %d: expected %+v, segments give talk %d hold %d acw %d handle %d", i, exp, talk, hold, acw, handle)
+		derived.ConversationID, derived.ConversationStart, derived.ConversationEnd = rec.ConversationID, rec.ConversationStart, rec.ConversationEnd
+		derived.DurationMs, derived.QueueIDs, derived.DivisionIDs = end-start, exp.QueueIDs, rec.DivisionIDs
+		derived.MediaType, derived.OriginatingDirection = exp.MediaType, rec.OriginatingDirection
+		derived.ParticipantCount = len(rec.Participants)
+		derived.FirstEventAt, derived.LastEventTopic = exp.FirstEventAt, exp.LastEventTopic // checked against the events in events_test
+		if !sameSet(exp.QueueIDs, queues) {
+			t.Fatalf("conversation %d: queues %v, segments name %v", i, exp.QueueIDs, queues)
 		}
-		if !slices.Equal(exp.UserIDs, users) || !slices.Equal(exp.WrapUpCodes, codes) ||
-			!sameSet(exp.QueueIDs, queues) || !slices.Equal(exp.DivisionIDs, rec.DivisionIDs) ||
-			exp.ParticipantCount != len(rec.Participants) || exp.OriginatingDirection != rec.OriginatingDirection {
-			t.Fatalf("conversation %d: expected ids %+v disagree with the record", i, exp)
+		if !bytes.Equal(mustMarshal(exp), mustMarshal(derived)) {
+			t.Fatalf("conversation %d:\nexpected %s\nrecord   %s", i, mustMarshal(exp), mustMarshal(derived))
+		}
+	}
+}
+
+func TestExpectedEventTimesAreThoseOfTheEmittedEvents(t *testing.T) {
+	g := NewGenerator(4, DefaultBaseTime)
+	em := &emitter{r: rand.New(rand.NewPCG(1, 2)), orgID: NewCatalog(4).OrgID}
+	for i := range 300 {
+		c := g.Generate(i)
+		var first, last int64
+		var lastTopic string
+		for _, ev := range em.events(c.Record, []string{TopicCustomerEnd, TopicACW}, 0) {
+			var env Envelope
+			if err := json.Unmarshal(ev.body, &env); err != nil {
+				t.Fatal(err)
+			}
+			at := env.Detail.EventBody.EventTime
+			if first == 0 || at < first {
+				first = at
+			}
+			if at >= last {
+				last, lastTopic = at, strings.TrimPrefix(env.Detail.TopicName, topicPrefix+c.Record.ConversationID+".")
+			}
+		}
+		if c.Expected.FirstEventAt != formatMs(first) || c.Expected.LastEventTopic != lastTopic {
+			t.Fatalf("conversation %d: expected first event %s and last topic %s, events say %s and %s",
+				i, c.Expected.FirstEventAt, c.Expected.LastEventTopic, formatMs(first), lastTopic)
 		}
 	}
 }
@@ -169,6 +228,18 @@ func TestGeneratedConversationsCoverTheRealisticMix(t *testing.T) {
 		c := g.Generate(i)
 		seen["media:"+c.Expected.MediaType]++
 		seen["direction:"+c.Expected.OriginatingDirection]++
+		if c.Expected.Abandoned {
+			seen["abandoned"]++
+			if len(c.Expected.Agents) > 0 {
+				seen["abandoned after a transfer"]++
+			}
+		}
+		if c.Expected.MediaType == "voice" && c.Expected.OriginatingDirection == "outbound" {
+			seen["outbound call"]++
+		}
+		if len(c.Expected.Agents) > 1 {
+			seen["several agents"]++
+		}
 		if start := parseMs(c.Record.ConversationStart); start <= prevStart || start < DefaultBaseTime.UnixMilli() {
 			t.Fatalf("conversation %d does not start after its predecessor and the base time", i)
 		} else {
@@ -187,11 +258,15 @@ func TestGeneratedConversationsCoverTheRealisticMix(t *testing.T) {
 				if _, ok := metrics(s)["nTransferred"]; ok {
 					seen["transfer"]++
 				}
+				if f.contacting > 0 {
+					seen["contacting"]++
+				}
 			}
 		}
 	}
 	for _, k := range []string{"media:voice", "media:message", "media:email", "media:callback", "direction:inbound",
-		"direction:outbound", "purpose:ivr", "purpose:acd", "unanswered alert", "hold", "transfer"} {
+		"direction:outbound", "purpose:ivr", "purpose:acd", "unanswered alert", "hold", "transfer",
+		"abandoned", "abandoned after a transfer", "outbound call", "contacting", "several agents"} {
 		if seen[k] == 0 {
 			t.Errorf("no %s in 1000 conversations", k)
 		}

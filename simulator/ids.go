@@ -19,6 +19,7 @@ const (
 	streamEmit
 	streamFaults
 	streamPoison
+	streamOversize
 )
 
 // timeLayout is Genesys's timestamp format: UTC with exactly milliseconds.

@@ -1,5 +1,7 @@
 package simulator
 
+import "slices"
+
 // Wire types of the analytics conversation-details API. Field order follows
 // the fixtures in testdata/analytics so serialized records read like
 // the real thing; timestamps are pre-formatted strings because Genesys always
@@ -71,6 +73,28 @@ func (c AnalyticsConversation) withoutWrapUp() AnalyticsConversation {
 		for si, s := range p.Sessions {
 			s.Metrics = filter(s.Metrics, func(m Metric) bool { return m.Name != "tAcw" && m.Name != "tHandle" })
 			s.Segments = filter(s.Segments, func(g Segment) bool { return g.SegmentType != "wrapup" })
+			sessions[si] = s
+		}
+		p.Sessions = sessions
+		out.Participants[pi] = p
+	}
+	return out
+}
+
+// withoutWrapUpCodes returns the record as the API may show it just after
+// after-call work ended: conversationEnd is there and every segment closed,
+// but Genesys has not indexed the wrap-up codes yet (it does so tens of
+// seconds later). The receiver is not modified.
+func (c AnalyticsConversation) withoutWrapUpCodes() AnalyticsConversation {
+	out := c
+	out.Participants = make([]Participant, len(c.Participants))
+	for pi, p := range c.Participants {
+		sessions := make([]Session, len(p.Sessions))
+		for si, s := range p.Sessions {
+			s.Segments = slices.Clone(s.Segments)
+			for gi := range s.Segments {
+				s.Segments[gi].WrapUpCode = ""
+			}
 			sessions[si] = s
 		}
 		p.Sessions = sessions

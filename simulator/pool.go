@@ -37,8 +37,21 @@ type entry struct {
 	// conversations (each is emitted once); they are written before endedAt
 	// is published, so a reader that sees endedAt also sees them.
 	notReadyJSON []byte
-	poison       poisonKind
-	brokenJSON   []byte
+	// lateWrapUpJSON is served during Settings.LateWrapUpFor.
+	lateWrapUpJSON []byte
+	poison         poisonKind
+	brokenJSON     []byte
+}
+
+// wrapUpLate: in the LateWrapUpFor after the not-ready window, an emitted
+// conversation shows its conversationEnd but not its wrap-up codes yet.
+func (e *entry) wrapUpLate(now time.Time, st *Settings) bool {
+	ended := e.endedAt.Load()
+	if ended == 0 || st.LateWrapUpFor == 0 {
+		return false
+	}
+	since, ready := time.Duration(now.UnixNano()-ended), st.AbsentFor+st.WrapupFor
+	return since >= ready && since < ready+st.LateWrapUpFor
 }
 
 // poisoned is how the conversation is permanently bad; poisonNone until it
@@ -154,6 +167,7 @@ func (p *pool) takeNext(n int) []*entry {
 func (p *pool) markEnded(e *entry, c Conversation, now time.Time, poison poisonKind) {
 	e.completeOnce.Do(func() { e.completeJSON = mustMarshal(c.Record) })
 	e.notReadyJSON = mustMarshal(c.NotReady())
+	e.lateWrapUpJSON = mustMarshal(c.LateWrapUp())
 	e.poison = poison
 	if poison == poisonBrokenRecord {
 		e.brokenJSON = brokenRecordJSON(c.Record)

@@ -15,8 +15,11 @@ import (
 const (
 	defaultPageSize = 25
 	maxPageSize     = 100
-	maxQueryResults = 100_000
-	maxInterval     = 31 * 24 * time.Hour
+	day             = 24 * time.Hour
+	// Genesys's interval limits: a query without filters may span a week,
+	// one with conversationFilters or segmentFilters a month.
+	maxInterval         = 7 * day
+	maxFilteredInterval = 31 * day
 )
 
 // queryRequest is the subset of the details-query body the simulator
@@ -49,31 +52,60 @@ type queryPredicate struct {
 
 // compiledQuery is a validated request.
 type compiledQuery struct {
+	// from and to are the interval widened to whole UTC days: Genesys
+	// matches conversations that started on any day the interval touches
+	// and does not trim them to the interval; clients filter by
+	// conversationStart themselves.
 	from, to   time.Time
 	desc       bool
 	pageSize   int
 	pageNumber int
-	// ids is non-nil when conversationFilters restrict the result to a set
-	// of conversation ids (the only dimension supported).
-	ids map[string]bool
+	filters    []conversationFilter // all must match
 }
 
-func (q *queryRequest) compile() (*compiledQuery, error) {
+// conversationFilter is one compiled conversationFilters clause.
+type conversationFilter struct {
+	or  bool            // one predicate suffices; otherwise all must hold
+	ids map[string]bool // conversationId values named; nil if none
+	// ends holds one value per conversationEnd predicate: true for exists,
+	// false for notExists.
+	ends []bool
+}
+
+// matches reports whether a conversation with id, whose visible record has
+// conversationEnd or not, passes the clause.
+func (f conversationFilter) matches(id string, hasEnd bool) bool {
+	if f.or {
+		return f.ids[id] || slices.Contains(f.ends, hasEnd)
+	}
+	// "and" over conversationId matches only if every predicate names
+	// this conversation.
+	return (len(f.ids) == 0 || len(f.ids) == 1 && f.ids[id]) && !slices.Contains(f.ends, !hasEnd)
+}
+
+// compile validates q; resultLimit is the paging depth limit.
+func (q *queryRequest) compile(resultLimit int) (*compiledQuery, error) {
 	c := &compiledQuery{pageSize: q.Paging.PageSize, pageNumber: q.Paging.PageNumber}
 	if q.Interval == "" {
 		return nil, errors.New("interval is required, e.g. 2026-11-27T00:00:00.000Z/2026-11-28T00:00:00.000Z")
 	}
 	start, end, ok := strings.Cut(q.Interval, "/")
-	var errStart, errEnd error
-	c.from, errStart = time.Parse(time.RFC3339, start)
-	c.to, errEnd = time.Parse(time.RFC3339, end)
+	from, errStart := time.Parse(time.RFC3339, start)
+	to, errEnd := time.Parse(time.RFC3339, end)
+	filtered := len(q.ConversationFilters) > 0 || len(q.SegmentFilters) > 0
 	switch {
 	case !ok || errStart != nil || errEnd != nil:
 		return nil, fmt.Errorf("interval %q is not start/end in ISO-8601", q.Interval)
-	case !c.to.After(c.from):
+	case !to.After(from):
 		return nil, fmt.Errorf("interval %q ends before it starts", q.Interval)
-	case c.to.Sub(c.from) > maxInterval:
-		return nil, fmt.Errorf("interval %q is longer than 31 days", q.Interval)
+	case filtered && to.Sub(from) > maxFilteredInterval:
+		return nil, fmt.Errorf("interval %q is longer than 31 days, the limit with conversationFilters or segmentFilters; split it", q.Interval)
+	case !filtered && to.Sub(from) > maxInterval:
+		return nil, fmt.Errorf("interval %q is longer than 7 days, the limit without conversationFilters or segmentFilters (31 days with them); split it", q.Interval)
+	}
+	c.from, c.to = floorDay(from), floorDay(to)
+	if c.to.Before(to) {
+		c.to = c.to.Add(day)
 	}
 
 	switch q.Order {
@@ -98,126 +130,152 @@ func (q *queryRequest) compile() (*compiledQuery, error) {
 		return nil, fmt.Errorf("paging.pageSize must be between 1 and %d, got %d", maxPageSize, c.pageSize)
 	case c.pageNumber < 1:
 		return nil, fmt.Errorf("paging.pageNumber must be at least 1, got %d", c.pageNumber)
-	case c.pageNumber > maxQueryResults || c.pageNumber*c.pageSize > maxQueryResults: // first test avoids overflow
+	case c.pageNumber > resultLimit/c.pageSize: // pageNumber*pageSize > resultLimit, without overflow
 		//lint:ignore ST1005 Genesys's exact wording, which clients may match on
-		return nil, fmt.Errorf("Pagination may not exceed %d results", maxQueryResults)
+		return nil, fmt.Errorf("Pagination may not exceed %d results", resultLimit)
 	}
 
 	if len(q.SegmentFilters) > 0 {
 		return nil, errors.New("segmentFilters are not supported by the simulator")
 	}
 	for _, f := range q.ConversationFilters {
-		ids, err := f.ids()
+		cf, err := f.compile()
 		if err != nil {
 			return nil, err
 		}
-		c.ids = intersect(c.ids, ids)
+		c.filters = append(c.filters, cf)
 	}
 	return c, nil
 }
 
-// ids is the set of conversation ids a filter matches.
-func (f queryFilter) ids() (map[string]bool, error) {
+// floorDay is the start of t's UTC day.
+func floorDay(t time.Time) time.Time { return t.UTC().Truncate(day) }
+
+func (f queryFilter) compile() (conversationFilter, error) {
 	if f.Type != "and" && f.Type != "or" {
-		return nil, fmt.Errorf("conversationFilters type %q must be and or or", f.Type)
+		return conversationFilter{}, fmt.Errorf("conversationFilters type %q must be and or or", f.Type)
 	}
 	if len(f.Predicates) == 0 {
-		return nil, errors.New("conversationFilters need at least one predicate")
+		return conversationFilter{}, errors.New("conversationFilters need at least one predicate")
 	}
-	ids := map[string]bool{}
+	cf := conversationFilter{or: f.Type == "or"}
 	for _, p := range f.Predicates {
-		switch {
-		case p.Dimension != "conversationId":
-			return nil, fmt.Errorf("dimension %q is not supported by the simulator; use conversationId", p.Dimension)
-		case p.Type != "" && p.Type != "dimension":
-			return nil, fmt.Errorf("predicate type %q is not supported; use dimension", p.Type)
-		case p.Operator != "" && p.Operator != "matches":
-			return nil, fmt.Errorf("operator %q is not supported; use matches", p.Operator)
+		if p.Type != "" && p.Type != "dimension" {
+			return conversationFilter{}, fmt.Errorf("predicate type %q is not supported; use dimension", p.Type)
 		}
-		ids[p.Value] = true
+		switch p.Dimension {
+		case "conversationId":
+			if p.Operator != "" && p.Operator != "matches" {
+				return conversationFilter{}, fmt.Errorf("operator %q is not supported for conversationId; use matches", p.Operator)
+			}
+			if p.Value == "" {
+				return conversationFilter{}, errors.New("a conversationId predicate needs a value")
+			}
+			if cf.ids == nil {
+				cf.ids = map[string]bool{}
+			}
+			cf.ids[p.Value] = true
+		case "conversationEnd":
+			if p.Operator != "exists" && p.Operator != "notExists" {
+				return conversationFilter{}, fmt.Errorf("operator %q is not supported for conversationEnd; use exists or notExists", p.Operator)
+			}
+			if p.Value != "" {
+				return conversationFilter{}, fmt.Errorf("operator %s takes no value, got %q", p.Operator, p.Value)
+			}
+			cf.ends = append(cf.ends, p.Operator == "exists")
+		default:
+			return conversationFilter{}, fmt.Errorf("dimension %q is not supported by the simulator; use conversationId or conversationEnd", p.Dimension)
+		}
 	}
-	// "and" over one dimension matches only if every predicate names the
-	// same conversation.
-	if f.Type == "and" && len(ids) > 1 {
-		return map[string]bool{}, nil
-	}
-	return ids, nil
+	return cf, nil
 }
 
-// intersect treats nil as "no restriction yet".
-func intersect(a, b map[string]bool) map[string]bool {
-	if a == nil {
-		return b
+// matches reports whether e, visible as v, passes every filter.
+func (q *compiledQuery) matches(e *entry, v visibility) bool {
+	if len(q.filters) == 0 {
+		return true
 	}
-	out := map[string]bool{}
-	for id := range a {
-		if b[id] {
-			out[id] = true
+	// A broken record is served with its conversationEnd whatever its
+	// readiness (brokenRecordJSON).
+	hasEnd := v == complete || e.poisoned() == poisonBrokenRecord
+	for _, f := range q.filters {
+		if !f.matches(e.id, hasEnd) {
+			return false
 		}
 	}
-	return out
+	return true
 }
 
-// candidates are the entries that started in the interval and pass the
-// filters, in start order.
-func (s *Server) candidates(q *compiledQuery) []*entry {
-	if q.ids == nil {
-		return s.pool.startRange(q.from, q.to)
-	}
-	var out []*entry
-	from, to := q.from.UnixMilli(), q.to.UnixMilli()
-	for id := range q.ids {
-		if e := s.pool.lookup(id); e != nil && e.startMs >= from && e.startMs < to {
-			out = append(out, e)
-		}
-	}
-	slices.SortFunc(out, func(a, b *entry) int { return a.index - b.index })
-	return out
+// drift is how many positions page pageNumber starts early at
+// driftPerPage. It stays below a page per page, or paging would never
+// advance.
+func (q *compiledQuery) drift(driftPerPage int) int {
+	return (q.pageNumber - 1) * min(driftPerPage, q.pageSize-1)
 }
 
 // handleQuery is POST /api/v2/analytics/conversations/details/query.
+//
+// Results drift between pages (Settings.QueryDriftPerPage, d): each page is
+// served as if d conversations had been indexed ahead of the client's
+// position since the previous page. Page k therefore starts (k-1)*d matches
+// earlier than (k-1)*pageSize, repeating some ids of page k-1 and skipping
+// none, and its totalHits is the number of matches plus (k-1)*d. A client
+// that pages until a short or empty page, or until pageNumber*pageSize
+// reaches totalHits, still sees every match; it must dedupe by
+// conversationId.
 func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 	var req queryRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
 		writeAPIError(w, http.StatusBadRequest, "bad.request", "The request body is not a valid query: "+err.Error())
 		return
 	}
-	q, err := req.compile()
+	now, st := s.now(), s.settings.Load()
+	q, err := req.compile(st.QueryResultLimit)
 	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, "bad.request", err.Error())
 		return
 	}
-	now, st := s.now(), s.settings.Load()
-	entries := s.candidates(q)
-	first := (q.pageNumber - 1) * q.pageSize
+	drift := q.drift(st.QueryDriftPerPage)
+	first := (q.pageNumber-1)*q.pageSize - drift
 
-	var page bytes.Buffer
-	total := 0
+	// One pass counts the matches and serializes only the page's: whether
+	// an entry matches depends on its visibility, not on its record.
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	buf.WriteByte('{')
+	entries := s.pool.startRange(q.from, q.to)
+	total, served := 0, 0
 	for k := range entries {
 		if q.desc {
 			k = len(entries) - 1 - k
 		}
-		body := s.visibleJSON(entries[k], now, st)
-		if body == nil {
+		e := entries[k]
+		v := e.visibility(now, st.AbsentFor, st.WrapupFor)
+		if v == absent || !q.matches(e, v) {
 			continue
 		}
 		if total >= first && total < first+q.pageSize {
-			if page.Len() > 0 {
-				page.WriteByte(',')
+			body := s.visibleJSON(e, now, st)
+			if body == nil {
+				continue // emitted since its visibility was read: absent now
 			}
-			page.Write(body)
+			if served == 0 {
+				// Like Genesys, an empty page has no "conversations" key at all.
+				buf.WriteString(`"conversations":[`)
+			} else {
+				buf.WriteByte(',')
+			}
+			buf.Write(body)
+			served++
 		}
 		total++
 	}
-
-	// Like Genesys, an empty page has no "conversations" key at all.
-	var out bytes.Buffer
-	out.WriteByte('{')
-	if page.Len() > 0 {
-		out.WriteString(`"conversations":[`)
-		out.Write(page.Bytes())
-		out.WriteString("],")
+	if served > 0 {
+		buf.WriteString("],")
 	}
-	out.WriteString(`"totalHits":` + strconv.Itoa(total) + "}")
-	writeJSONBytes(w, http.StatusOK, out.Bytes())
+	buf.WriteString(`"totalHits":` + strconv.Itoa(total+drift) + "}")
+	writeJSONBytes(w, http.StatusOK, buf.Bytes())
+	if buf.Cap() <= maxPooledBuf {
+		bufPool.Put(buf)
+	}
 }

@@ -24,10 +24,24 @@ import (
 type Config struct {
 	Seed          int64
 	Conversations int // initial pool; /sim/emit grows it on demand
-	ClientID      string
-	ClientSecret  string
-	BaseTime      time.Time // zero: DefaultBaseTime
-	Settings      Settings  // zero value: DefaultSettings(); to change a few, start from DefaultSettings()
+	// History is how many of the first conversations /sim/emit never hands
+	// out: they ended long ago (complete, never announced by an event), what
+	// a backfill finds. Emitted conversations are new ones after them. At
+	// most Conversations.
+	History      int
+	ClientID     string
+	ClientSecret string
+	BaseTime     time.Time // zero: DefaultBaseTime
+	// Spacing is the width of each conversation's start slot (see
+	// ConversationSpacing, the default when zero); wider slots spread a pool
+	// over more days: 20,000 conversations 43.2s apart cover ten.
+	Spacing time.Duration
+	// OversizeRate is the share of conversations (0 to 1, picked from the
+	// seed) whose record is too large for a DynamoDB item even gzipped: about
+	// 4 MB each, so keep it small enough that a multi-get of 100 stays
+	// under the client's GENESYS_MAX_RESPONSE_BYTES.
+	OversizeRate float64
+	Settings     Settings // zero value: DefaultSettings(); to change a few, start from DefaultSettings()
 	// Now is the clock for token expiry, rate-limit windows and readiness;
 	// tests inject a fake one. Nil means time.Now.
 	Now    func() time.Time
@@ -62,6 +76,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.BaseTime.IsZero() {
 		cfg.BaseTime = DefaultBaseTime
 	}
+	if cfg.Spacing == 0 {
+		cfg.Spacing = ConversationSpacing
+	}
 	if cfg.Settings == (Settings{}) {
 		cfg.Settings = DefaultSettings()
 	}
@@ -75,6 +92,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Conversations < 0 {
 		errs = append(errs, fmt.Errorf("conversations must not be negative, got %d", cfg.Conversations))
 	}
+	if cfg.History < 0 || cfg.History > cfg.Conversations {
+		errs = append(errs, fmt.Errorf("history must be between 0 and conversations (%d), got %d", cfg.Conversations, cfg.History))
+	}
+	if cfg.Spacing < time.Millisecond || cfg.Spacing%time.Millisecond != 0 {
+		// Starts have millisecond precision, like every Genesys timestamp.
+		errs = append(errs, fmt.Errorf("spacing must be a positive whole number of milliseconds, got %s", cfg.Spacing))
+	}
+	if !(cfg.OversizeRate >= 0 && cfg.OversizeRate <= 1) { // also rejects NaN
+		errs = append(errs, fmt.Errorf("oversize rate must be between 0 and 1, got %g", cfg.OversizeRate))
+	}
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
 		errs = append(errs, errors.New("client id and client secret are required"))
 	}
@@ -85,7 +112,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("simulator config: %w", err)
 	}
 
-	gen := NewGenerator(cfg.Seed, cfg.BaseTime)
+	gen := newGenerator(cfg.Seed, cfg.BaseTime, cfg.Spacing).WithOversizeRate(cfg.OversizeRate)
 	s := &Server{
 		cfg:     cfg,
 		now:     cfg.Now,
@@ -97,6 +124,7 @@ func New(cfg Config) (*Server, error) {
 		faults:  faultInjector{r: newRand(cfg.Seed, streamFaults, 0)},
 		emitter: emitter{r: newRand(cfg.Seed, streamEmit, 0), orgID: gen.Catalog().OrgID},
 	}
+	s.pool.cursor = cfg.History
 	settings := cfg.Settings
 	s.settings.Store(&settings)
 	s.routes()
@@ -139,6 +167,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	st := s.settings.Load()
 	s.log.Info("genesys simulator started", "addr", ln.Addr().String(), "seed", s.cfg.Seed,
 		"conversations", s.cfg.Conversations, "clientId", s.cfg.ClientID, "baseTime", s.cfg.BaseTime.Format(time.RFC3339),
+		"spacing", s.cfg.Spacing.String(),
 		"rateLimitPerMinute", st.RateLimitPerMinute, "tokenRateLimitPerMinute", st.TokenRateLimitPerMinute,
 		"tokenLifetime", st.TokenLifetime.String(), "absentFor", st.AbsentFor.String(), "wrapupFor", st.WrapupFor.String())
 

@@ -16,6 +16,9 @@ type Settings struct {
 	TokenLifetime           time.Duration // for tokens issued from now on
 	AbsentFor               time.Duration // after emission: 404 / missing
 	WrapupFor               time.Duration // then: no conversationEnd / wrap-up
+	// LateWrapUpFor, then: conversationEnd and every segment closed, but no
+	// wrap-up codes yet, as when Genesys indexes them late.
+	LateWrapUpFor time.Duration
 
 	// Fault injection on /api requests; probabilities in [0, 1]. The six
 	// outcome faults are mutually exclusive (their sum must not exceed 1);
@@ -47,6 +50,16 @@ type Settings struct {
 	// permanently bad (see poisonKind); each one is drawn from the seed, so
 	// the same emissions poison the same ids.
 	PoisonRate float64
+
+	// QueryResultLimit is the details query's paging depth limit: a page
+	// that reaches past it answers 400 "Pagination may not exceed N
+	// results". Genesys's is 100000; tests lower it to reach it cheaply.
+	QueryResultLimit int
+	// QueryDriftPerPage makes details-query results drift between pages as
+	// they do while Genesys indexes new conversations: page k starts
+	// (k-1)*QueryDriftPerPage results earlier than it otherwise would, the
+	// drift capped at pageSize-1 (see handleQuery).
+	QueryDriftPerPage int
 }
 
 // Values of Settings.Outage.
@@ -64,6 +77,7 @@ func DefaultSettings() Settings {
 		TokenLifetime:           24 * time.Hour,
 		SlowDelay:               2 * time.Second,
 		StormRetryAfter:         30 * time.Second,
+		QueryResultLimit:        100_000,
 	}
 }
 
@@ -82,7 +96,7 @@ func (s Settings) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"absentFor", s.AbsentFor}, {"wrapupFor", s.WrapupFor}, {"slowDelay", s.SlowDelay}} {
+	}{{"absentFor", s.AbsentFor}, {"wrapupFor", s.WrapupFor}, {"lateWrapUpFor", s.LateWrapUpFor}, {"slowDelay", s.SlowDelay}} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %s", d.name, d.v))
 		}
@@ -105,6 +119,13 @@ func (s Settings) Validate() error {
 	if sum := s.outcomeRateSum(); sum > 1 {
 		errs = append(errs, fmt.Errorf("error5xxRate + timeout504Rate + resetRate + malformedRate + htmlErrorRate + rateLimitStormRate must not exceed 1, got %g", sum))
 	}
+	if s.QueryResultLimit < 1 {
+		errs = append(errs, fmt.Errorf("queryResultLimit must be at least 1, got %d", s.QueryResultLimit))
+	}
+	if s.QueryDriftPerPage < 0 || s.QueryDriftPerPage >= maxPageSize {
+		// A drift of a whole page would stop paging from advancing.
+		errs = append(errs, fmt.Errorf("queryDriftPerPage must be between 0 and %d, got %d", maxPageSize-1, s.QueryDriftPerPage))
+	}
 	switch s.Outage {
 	case OutageNone, Outage503, OutageReset:
 	default:
@@ -126,6 +147,7 @@ type settingsJSON struct {
 	TokenLifetime           string  `json:"tokenLifetime"`
 	AbsentFor               string  `json:"absentFor"`
 	WrapupFor               string  `json:"wrapupFor"`
+	LateWrapUpFor           string  `json:"lateWrapUpFor"`
 	Error5xxRate            float64 `json:"error5xxRate"`
 	Timeout504Rate          float64 `json:"timeout504Rate"`
 	ResetRate               float64 `json:"resetRate"`
@@ -138,6 +160,8 @@ type settingsJSON struct {
 	Outage                  string  `json:"outage"`
 	PermissionRevoked       bool    `json:"permissionRevoked"`
 	PoisonRate              float64 `json:"poisonRate"`
+	QueryResultLimit        int     `json:"queryResultLimit"`
+	QueryDriftPerPage       int     `json:"queryDriftPerPage"`
 }
 
 // MarshalJSON writes the wire form.
@@ -145,10 +169,12 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 	return json.Marshal(settingsJSON{
 		RateLimitPerMinute: s.RateLimitPerMinute, TokenRateLimitPerMinute: s.TokenRateLimitPerMinute,
 		TokenLifetime: s.TokenLifetime.String(), AbsentFor: s.AbsentFor.String(), WrapupFor: s.WrapupFor.String(),
-		Error5xxRate: s.Error5xxRate, Timeout504Rate: s.Timeout504Rate, ResetRate: s.ResetRate,
+		LateWrapUpFor: s.LateWrapUpFor.String(),
+		Error5xxRate:  s.Error5xxRate, Timeout504Rate: s.Timeout504Rate, ResetRate: s.ResetRate,
 		MalformedRate: s.MalformedRate, HTMLErrorRate: s.HTMLErrorRate, RateLimitStormRate: s.RateLimitStormRate,
 		StormRetryAfter: s.StormRetryAfter.String(), SlowRate: s.SlowRate, SlowDelay: s.SlowDelay.String(),
 		Outage: s.Outage, PermissionRevoked: s.PermissionRevoked, PoisonRate: s.PoisonRate,
+		QueryResultLimit: s.QueryResultLimit, QueryDriftPerPage: s.QueryDriftPerPage,
 	})
 }
 
@@ -160,6 +186,7 @@ type settingsPatch struct {
 	TokenLifetime           *string  `json:"tokenLifetime"`
 	AbsentFor               *string  `json:"absentFor"`
 	WrapupFor               *string  `json:"wrapupFor"`
+	LateWrapUpFor           *string  `json:"lateWrapUpFor"`
 	Error5xxRate            *float64 `json:"error5xxRate"`
 	Timeout504Rate          *float64 `json:"timeout504Rate"`
 	ResetRate               *float64 `json:"resetRate"`
@@ -172,6 +199,8 @@ type settingsPatch struct {
 	Outage                  *string  `json:"outage"`
 	PermissionRevoked       *bool    `json:"permissionRevoked"`
 	PoisonRate              *float64 `json:"poisonRate"`
+	QueryResultLimit        *int     `json:"queryResultLimit"`
+	QueryDriftPerPage       *int     `json:"queryDriftPerPage"`
 	ExpireTokensNow         bool     `json:"expireTokensNow"`
 	// ForceUnauthorized makes the next N /api requests answer 401
 	// credentials.expired whatever token they carry; it replaces what is
@@ -198,6 +227,7 @@ func (p settingsPatch) apply(s Settings) (Settings, error) {
 	duration("tokenLifetime", p.TokenLifetime, &s.TokenLifetime)
 	duration("absentFor", p.AbsentFor, &s.AbsentFor)
 	duration("wrapupFor", p.WrapupFor, &s.WrapupFor)
+	duration("lateWrapUpFor", p.LateWrapUpFor, &s.LateWrapUpFor)
 	set(p.Error5xxRate, &s.Error5xxRate)
 	set(p.Timeout504Rate, &s.Timeout504Rate)
 	set(p.ResetRate, &s.ResetRate)
@@ -210,6 +240,8 @@ func (p settingsPatch) apply(s Settings) (Settings, error) {
 	set(p.Outage, &s.Outage)
 	set(p.PermissionRevoked, &s.PermissionRevoked)
 	set(p.PoisonRate, &s.PoisonRate)
+	set(p.QueryResultLimit, &s.QueryResultLimit)
+	set(p.QueryDriftPerPage, &s.QueryDriftPerPage)
 	if p.ForceUnauthorized != nil && *p.ForceUnauthorized < 0 {
 		errs = append(errs, fmt.Errorf("forceUnauthorized must not be negative, got %d", *p.ForceUnauthorized))
 	}

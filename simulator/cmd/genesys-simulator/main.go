@@ -24,6 +24,7 @@ var envFallbacks = map[string]string{
 	"listen":                      "SIM_LISTEN",
 	"seed":                        "SIM_SEED",
 	"conversations":               "SIM_CONVERSATIONS",
+	"history":                     "SIM_HISTORY",
 	"client-id":                   "SIM_CLIENT_ID",
 	"client-secret":               "SIM_CLIENT_SECRET",
 	"rate-limit-per-minute":       "SIM_RATE_LIMIT_PER_MINUTE",
@@ -32,6 +33,8 @@ var envFallbacks = map[string]string{
 	"absent-for":                  "SIM_ABSENT_FOR",
 	"wrapup-for":                  "SIM_WRAPUP_FOR",
 	"base-time":                   "SIM_BASE_TIME",
+	"spacing":                     "SIM_SPACING",
+	"oversize-rate":               "SIM_OVERSIZE_RATE",
 }
 
 func main() {
@@ -47,6 +50,7 @@ func run() error {
 	listen := fs.String("listen", "127.0.0.1:8081", "address to listen on (port 0 picks one)")
 	seed := fs.Int64("seed", 1, "seed of all generated data")
 	conversations := fs.Int("conversations", 1000, "initial conversation pool; /sim/emit grows it")
+	history := fs.Int("history", 0, "how many of the pool's first conversations are history: complete, never emitted (at most --conversations)")
 	clientID := fs.String("client-id", "sim-client", "OAuth client id")
 	clientSecret := fs.String("client-secret", "sim-secret", "OAuth client secret")
 	rateLimit := fs.Int("rate-limit-per-minute", defaults.RateLimitPerMinute, "API requests per token per minute")
@@ -55,6 +59,8 @@ func run() error {
 	absentFor := fs.Duration("absent-for", 0, "after emission, how long a conversation is missing from the API")
 	wrapupFor := fs.Duration("wrapup-for", 0, "then how long it is served without conversationEnd and wrap-up")
 	baseTime := fs.String("base-time", simulator.DefaultBaseTime.Format(time.RFC3339), "conversations start after this time (RFC 3339)")
+	spacing := fs.Duration("spacing", simulator.ConversationSpacing, "start slot of each conversation: conversation i starts within [base+i*spacing, base+(i+1)*spacing)")
+	oversizeRate := fs.Float64("oversize-rate", 0, "share of conversations (0 to 1) too large for a DynamoDB item even gzipped, about 4 MB each")
 	if err := fs.Parse(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -76,8 +82,8 @@ func run() error {
 	settings.AbsentFor = *absentFor
 	settings.WrapupFor = *wrapupFor
 	srv, err := simulator.New(simulator.Config{
-		Seed: *seed, Conversations: *conversations, ClientID: *clientID, ClientSecret: *clientSecret,
-		BaseTime: base, Settings: settings, Logger: logger,
+		Seed: *seed, Conversations: *conversations, History: *history, ClientID: *clientID, ClientSecret: *clientSecret,
+		BaseTime: base, Spacing: *spacing, OversizeRate: *oversizeRate, Settings: settings, Logger: logger,
 	})
 	if err != nil {
 		return err
