@@ -7,7 +7,7 @@ export PATH := $(TOOLS_BIN):$(PATH)
 GO ?= go
 DEVSTACK := $(GO) run ./devstack/cmd/devstack
 
-.PHONY: help demo test up down tools build unit integration lint workflowcheck bench chaos replay-corpus
+.PHONY: help demo test up down reset tools build unit integration lint workflowcheck bench bench-backfill chaos replay-corpus
 
 help:
 	@echo "make demo         start the local stack and run a few hundred conversations through it"
@@ -15,12 +15,15 @@ help:
 	@echo "make fuzz-short   every Go fuzz target for 10 s (part of make test)"
 	@echo "make fuzz         every Go fuzz target for FUZZTIME each (default 2m)"
 	@echo "make up / down    start / stop the local stack (Temporal UI on http://127.0.0.1:8233)"
+	@echo "make reset        stop the local stack and delete its data"
 	@echo "make lambda       dist/forwarder.zip for AWS Lambda (arm64)"
 	@echo "make worker       dist/worker-linux-arm64 for ECS Fargate"
 	@echo "make bench        throughput against the reference design"
+	@echo "make bench-backfill backfill throughput at the default budget, alone and with live traffic (~6 min)"
 	@echo "make chaos        property tests (random seed), fuzzing (FUZZTIME) and the fault-injection suite against the real local stack (CHAOS_* knobs, ~35 min)"
 	@echo "make replay-corpus record workflows/testdata/corpus/ again: one history per workflow path (~3 min)"
 	@echo "make worker-image the worker container (needs Docker); make deployments-check: Terraform checks"
+	@echo "make deployments-scan trivy over the Terraform (when trivy is installed)"
 
 ## The main job: the local stack plus a run of simulated conversations.
 demo:
@@ -31,6 +34,10 @@ up:
 
 down:
 	$(DEVSTACK) down
+
+## Stop the local stack and delete its data: Temporal's workflows and the tables.
+reset:
+	$(DEVSTACK) reset
 
 ## Third-party tools (Temporal CLI, Lambda emulator, dynalite, workflowcheck).
 tools:

@@ -30,6 +30,10 @@ type Store interface {
 	CompleteIDs(ctx context.Context, ids []string) (map[string]bool, error)
 }
 
+// topicACW is the ConversationRef.Topic of an acw event (the topic
+// template's tail, as the intake names it).
+const topicACW = "acw"
+
 // requestTimeoutRetryDelay is how long Genesys says a 504 request.timeout
 // takes to clear.
 const requestTimeoutRetryDelay = 10 * time.Second
@@ -76,7 +80,7 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 
 	if wait, last, ok := f.breaker.allow(f.now()); !ok {
 		// No request: Genesys failed for this worker's other fetches too.
-		return result, f.blocked(ctx, temporal.NewApplicationErrorWithOptions(
+		return result, blocked(ctx, temporal.NewApplicationErrorWithOptions(
 			"waiting for Genesys to recover before another request (last error: "+last.message+")",
 			last.errType, temporal.ApplicationErrorOptions{NextRetryDelay: wait}))
 	}
@@ -86,7 +90,7 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 		if !isPerConversation {
 			classified := classify(err)
 			f.breaker.failed(f.now(), retryDelay(classified), failure{message: classified.Error(), errType: errorType(classified)})
-			return result, f.blocked(ctx, classified)
+			return result, blocked(ctx, classified)
 		}
 		f.breaker.succeeded()
 		if len(ids) == 1 {
@@ -117,20 +121,29 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 				Reason: fmt.Sprintf("%s: %v", workflows.ErrTypeInvalidRecord, err)})
 			continue
 		}
-		if !rec.Complete() && !req.StoreIncomplete {
+		if !req.StoreIncomplete && (!rec.Complete() || ref.Topic == topicACW && len(rec.MissingWrapUps) > 0) {
+			// An acw event means an agent's wrap-up exists: a record
+			// without one is Genesys still indexing it, tens of seconds
+			// after conversationEnd. The event does not name the agent to
+			// us, so any agent's missing wrap-up counts.
 			result.NotReady = append(result.NotReady, ref.ID)
 			continue
 		}
+		// Empty when the ref does not carry its event's time and topic.
+		rec.FirstEventAt, rec.LastEventTopic = timestamp(epochMillis(ref.EventTime)), ref.Topic
 		toStore = append(toStore, rec)
 	}
 	outcomes, err := f.upsertUntilStored(ctx, toStore, func(err error) {
-		_ = f.blocked(ctx, temporal.NewApplicationError(err.Error(), workflows.ErrTypeStoreUnavailable))
+		_ = blocked(ctx, temporal.NewApplicationError(err.Error(), workflows.ErrTypeStoreUnavailable))
 	})
 	var rejected *store.RejectedError
 	if err != nil && !errors.As(err, &rejected) {
 		return result, err
 	}
 	for i, rec := range toStore {
+		if outcomes[i] != store.Rejected && rec.Complete() && len(rec.MissingWrapUps) > 0 {
+			result.AwaitingWrapUpIDs = append(result.AwaitingWrapUpIDs, rec.ConversationID)
+		}
 		switch {
 		case outcomes[i] == store.Rejected:
 			result.Failed = append(result.Failed, workflows.Failure{ConversationID: rec.ConversationID, Attempts: attempt,
@@ -146,6 +159,7 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 		}
 	}
 	recordMetrics(ctx, result)
+	recordFreshness(ctx, req.Conversations, toStore, outcomes, f.now())
 	return result, nil
 }
 
@@ -208,7 +222,7 @@ func keepHeartbeating(ctx context.Context) (stop func()) {
 // blocked logs and counts a systemic error: ingestion waits for the cause
 // to go away, and the deployment's ingestion-blocked alarm watches this log
 // line. It returns err.
-func (f *Fetcher) blocked(ctx context.Context, err error) error {
+func blocked(ctx context.Context, err error) error {
 	reason := "network"
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
@@ -225,7 +239,9 @@ func (f *Fetcher) blocked(ctx context.Context, err error) error {
 // FindStoredConversations names the conversations already stored complete.
 // The workflow runs it as a local activity just before fetching, so that a
 // conversation whose events came in several batches, each with its own
-// workflow, costs one Genesys request instead of one per batch.
+// workflow, costs one Genesys request instead of one per batch. One stored
+// complete without an agent's wrap-up code is not named: the batch may
+// carry that agent's acw event, and a fetch now may find the wrap-up.
 func (f *Fetcher) FindStoredConversations(ctx context.Context, req workflows.StoredRequest) (workflows.StoredResult, error) {
 	complete, err := f.Store.CompleteIDs(ctx, req.IDs)
 	if err != nil {
@@ -341,4 +357,26 @@ func recordMetrics(ctx context.Context, r workflows.FetchResult) {
 	m.Counter("genesys_ingest_conversations_unchanged").Inc(int64(r.Unchanged))
 	m.Counter("genesys_ingest_conversations_not_ready").Inc(int64(len(r.NotReady)))
 	m.Counter("genesys_ingest_conversations_failed").Inc(int64(len(r.Failed)))
+}
+
+// recordFreshness records, for each conversation this chunk stored
+// complete, the time from the event that asked for it to now: how far the
+// table lags behind Genesys (the Freshness metric). Refs without an event
+// time are skipped.
+func recordFreshness(ctx context.Context, refs []workflows.ConversationRef, recs []store.Record, outcomes []store.Outcome, storedAt time.Time) {
+	eventTimes := make(map[string]int64, len(refs))
+	for _, ref := range refs {
+		if ref.EventTime > 0 {
+			eventTimes[ref.ID] = ref.EventTime
+		}
+	}
+	freshness := activity.GetMetricsHandler(ctx).Timer("genesys_ingest_freshness")
+	for i, rec := range recs {
+		eventTime, ok := eventTimes[rec.ConversationID]
+		if !ok || outcomes[i] != store.Written || !rec.Complete() {
+			continue
+		}
+		// An event stamped ahead of this worker's clock counts as fresh.
+		freshness.Record(max(0, storedAt.Sub(time.UnixMilli(eventTime))))
+	}
 }

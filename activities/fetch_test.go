@@ -147,6 +147,50 @@ func TestStoresCompleteConversationsAndReportsTheRestAsNotReady(t *testing.T) {
 	assert.Equal(t, "2026-11-27T11:05:00.000Z", st.written[0].FetchedAt)
 }
 
+func TestStoredRecordCarriesTheTriggeringEventWhenTheRequestHasIt(t *testing.T) {
+	gc := &fakeGenesys{conversations: map[string][]byte{completeID: fixtures.Read(t, "analytics/conversation-complete.json")}}
+	st := &fakeStore{}
+	eventTime := time.Date(2026, 11, 27, 11, 0, 0, 123_000_000, time.UTC)
+	_, err := execute(t, &Fetcher{Genesys: gc, Store: st}, workflows.FetchRequest{Conversations: []workflows.ConversationRef{
+		{ID: completeID, Topic: "customer.end", EventTime: eventTime.UnixMilli()}}})
+	require.NoError(t, err)
+	require.Len(t, st.written, 1)
+	assert.Equal(t, "2026-11-27T11:00:00.123Z", st.written[0].FirstEventAt)
+	assert.Equal(t, "customer.end", st.written[0].LastEventTopic)
+
+	st = &fakeStore{}
+	_, err = execute(t, &Fetcher{Genesys: gc, Store: st}, workflows.FetchRequest{Conversations: refs(completeID)})
+	require.NoError(t, err)
+	require.Len(t, st.written, 1)
+	assert.Empty(t, st.written[0].FirstEventAt, "unknown, not the epoch")
+	assert.Empty(t, st.written[0].LastEventTopic)
+}
+
+func TestAnACWEventWaitsForTheWrapUpGenesysHasNotIndexedYet(t *testing.T) {
+	late := bytes.Replace(fixtures.Read(t, "analytics/conversation-complete.json"),
+		[]byte(`"wrapUpCode": "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d",`), nil, 1)
+	gc := &fakeGenesys{conversations: map[string][]byte{completeID: late}}
+	acw := []workflows.ConversationRef{{ID: completeID, Topic: "acw"}}
+
+	st := &fakeStore{}
+	res, err := execute(t, &Fetcher{Genesys: gc, Store: st}, workflows.FetchRequest{Conversations: acw})
+	require.NoError(t, err)
+	assert.Equal(t, []string{completeID}, res.NotReady, "polled again until the wrap-up is indexed")
+	assert.Empty(t, st.written)
+
+	res, err = execute(t, &Fetcher{Genesys: gc, Store: st}, workflows.FetchRequest{Conversations: acw, StoreIncomplete: true})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.StoredComplete, "past the deadline it is stored as Genesys has it")
+
+	st = &fakeStore{}
+	res, err = execute(t, &Fetcher{Genesys: gc, Store: st}, workflows.FetchRequest{Conversations: []workflows.ConversationRef{
+		{ID: completeID, Topic: "customer.end"}}})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.StoredComplete, "customer.end says nothing about wrap-ups")
+	require.Len(t, st.written, 1)
+	assert.Equal(t, []string{"3e4f5a6b-7c8d-4e9f-8a1b-2c3d4e5f6a7b"}, st.written[0].MissingWrapUps)
+}
+
 func TestIncompleteConversationWaitsUntilTheDeadline(t *testing.T) {
 	gc := &fakeGenesys{conversations: map[string][]byte{completeID: fixtures.Read(t, "analytics/conversation-not-ready.json")}}
 	st := &fakeStore{}

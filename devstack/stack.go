@@ -25,6 +25,7 @@ type Ports struct {
 	TemporalHTTP    int `json:"temporalHttp"`
 	TemporalMetrics int `json:"temporalMetrics"`
 	Dynalite        int `json:"dynalite"`
+	S3              int `json:"s3"`
 	Simulator       int `json:"simulator"`
 	WorkerMetrics   int `json:"workerMetrics"`
 	Lambda          int `json:"lambda"`
@@ -36,7 +37,7 @@ type Ports struct {
 // DefaultPorts are the well-known ports of `make up`.
 func DefaultPorts() Ports {
 	return Ports{TemporalGRPC: 7233, TemporalUI: 8233, TemporalHTTP: 7243, TemporalMetrics: 7244,
-		Dynalite: 8000, Simulator: 8081, WorkerMetrics: 9464, Lambda: 9000, LambdaRuntimeAPI: 9001}
+		Dynalite: 8000, S3: 8002, Simulator: 8081, WorkerMetrics: 9464, Lambda: 9000, LambdaRuntimeAPI: 9001}
 }
 
 // FreePorts picks free loopback ports, so tests never collide with a running
@@ -44,7 +45,7 @@ func DefaultPorts() Ports {
 func FreePorts() (Ports, error) {
 	var ports Ports
 	for _, p := range []*int{&ports.TemporalGRPC, &ports.TemporalUI, &ports.TemporalHTTP, &ports.TemporalMetrics,
-		&ports.Dynalite, &ports.Simulator, &ports.WorkerMetrics, &ports.Lambda, &ports.LambdaRuntimeAPI} {
+		&ports.Dynalite, &ports.S3, &ports.Simulator, &ports.WorkerMetrics, &ports.Lambda, &ports.LambdaRuntimeAPI} {
 		port, err := freePort()
 		if err != nil {
 			return Ports{}, err
@@ -68,9 +69,16 @@ var searchAttributes = []string{
 // machine, a 4.5/s limit delivered 3.6 to 4.1/s with four partitions and
 // 4.5/s with one. Partitions spread load over matching hosts; a dev server
 // has one host and the Genesys queue carries a handful of tasks a second.
+//
+// matching.useNewMatcher turns on Task Queue Priority in Server 1.29: the
+// backfill's fetches carry priority key 5 and live ones the default 3, and
+// only the new matcher dispatches a rate-limited queue's backlog in
+// priority order (with the old one, measured, 20 low-priority tasks queued
+// first all ran before 5 high-priority ones; with it, the 5 ran next).
 var temporalDynamicConfig = []string{
 	"matching.numTaskqueueReadPartitions=1",
 	"matching.numTaskqueueWritePartitions=1",
+	"matching.useNewMatcher=true",
 }
 
 // Simulator credentials: not secrets, the simulator accepts only these.
@@ -108,6 +116,8 @@ type Endpoints struct {
 	TemporalAddress string `json:"temporalAddress"`
 	WebUI           string `json:"webUi"`
 	DynamoDB        string `json:"dynamodb"`
+	// S3 serves the detail bucket (localDetailBucket).
+	S3 string `json:"s3"`
 	// Simulator is empty when GENESYS_API_BASE_URL points at a real Genesys.
 	Simulator     string `json:"simulator,omitempty"`
 	GenesysAPI    string `json:"genesysApi"`
@@ -147,7 +157,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}()
 	p, ports := opts.Paths, opts.Ports
 	addr := func(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
-	for _, port := range []int{ports.TemporalGRPC, ports.TemporalUI, ports.Dynalite, ports.Simulator, ports.WorkerMetrics, ports.Lambda, ports.LambdaRuntimeAPI} {
+	for _, port := range []int{ports.TemporalGRPC, ports.TemporalUI, ports.Dynalite, ports.S3, ports.Simulator, ports.WorkerMetrics, ports.Lambda, ports.LambdaRuntimeAPI} {
 		if err := portFree(addr(port)); err != nil {
 			return nil, fmt.Errorf("devstack: %w", err)
 		}
@@ -156,6 +166,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		TemporalAddress: addr(ports.TemporalGRPC),
 		WebUI:           "http://" + addr(ports.TemporalUI),
 		DynamoDB:        "http://" + addr(ports.Dynalite),
+		S3:              "http://" + addr(ports.S3),
 		WorkerMetrics:   "http://" + addr(ports.WorkerMetrics),
 		Lambda:          "http://" + addr(ports.Lambda),
 	}
@@ -189,6 +200,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	if err := s.start(ctx, "dynalite", nil, p.Dynalite(), dynaliteArgs, 30*time.Second, tcpCheck(addr(ports.Dynalite))); err != nil {
+		return nil, err
+	}
+	if err := s.startS3(ctx, addr(ports.S3), dataDir); err != nil {
 		return nil, err
 	}
 
@@ -248,6 +262,20 @@ func (s *Stack) start(ctx context.Context, name string, env []string, bin string
 	return nil
 }
 
+// localDetailBucket is the stack's detail bucket (DETAIL_BUCKET).
+const localDetailBucket = "genesys-ingest-details"
+
+// startS3 starts gofakes3, the S3 API that holds the details too large for
+// their item, with the detail bucket in it; in dataDir when there is one.
+func (s *Stack) startS3(ctx context.Context, address, dataDir string) error {
+	args := []string{"-host", address, "-initialbucket", localDetailBucket, "-quiet", "-backend", "memory"}
+	if dataDir != "" {
+		args = []string{"-host", address, "-initialbucket", localDetailBucket, "-quiet", "-backend", "bolt",
+			"-bolt.db", filepath.Join(dataDir, "s3.db")}
+	}
+	return s.start(ctx, "s3", nil, s.opts.Paths.FakeS3(), args, 30*time.Second, tcpCheck(address))
+}
+
 func (s *Stack) temporalCheck() func(context.Context) error {
 	return func(ctx context.Context) error {
 		c, err := client.DialContext(ctx, client.Options{HostPort: s.Endpoints.TemporalAddress, Logger: quietLogger{}})
@@ -281,6 +309,8 @@ func (s *Stack) serviceEnv() []string {
 		"TEMPORAL_API_KEY":          "",
 		"TEMPORAL_TLS":              "",
 		"AWS_ENDPOINT_URL_DYNAMODB": s.Endpoints.DynamoDB,
+		"AWS_ENDPOINT_URL_S3":       s.Endpoints.S3,
+		"DETAIL_BUCKET":             localDetailBucket,
 	}
 	if s.Endpoints.Simulator != "" {
 		forced["GENESYS_API_BASE_URL"] = s.Endpoints.Simulator
@@ -321,7 +351,7 @@ func (s *Stack) serviceEnv() []string {
 // projectSetting: an environment variable this project's binaries read
 // (besides the AWS SDK's and Temporal's, which serviceEnv sets itself).
 func projectSetting(name string) bool {
-	for _, prefix := range []string{"FETCH_", "GENESYS_", "READY_", "DYNAMODB_", "FORWARDER_", "WORKER_",
+	for _, prefix := range []string{"FETCH_", "GENESYS_", "READY_", "DYNAMODB_", "DETAIL_", "FORWARDER_", "WORKER_",
 		"LOG_", "METRICS_", "BACKLOG_", "TEMPORAL_", "AWS_ENDPOINT_URL"} {
 		if strings.HasPrefix(name, prefix) {
 			return true
@@ -354,7 +384,7 @@ func Running(p Paths) (Endpoints, error) {
 // Down stops exactly the services `make up` started, found through their
 // pid files.
 func Down(p Paths, log io.Writer) error {
-	for _, name := range []string{"lambda", "worker", "simulator", "dynalite", "temporal"} {
+	for _, name := range []string{"lambda", "worker", "simulator", "s3", "dynalite", "temporal"} {
 		pidFile := filepath.Join(p.Run, name+".pid")
 		b, err := os.ReadFile(pidFile)
 		if errors.Is(err, os.ErrNotExist) {
@@ -381,6 +411,7 @@ func Healthy(ctx context.Context, e Endpoints) error {
 	checks := []func(context.Context) error{
 		tcpCheck(strings.TrimPrefix(e.TemporalAddress, "http://")),
 		tcpCheck(strings.TrimPrefix(e.DynamoDB, "http://")),
+		tcpCheck(strings.TrimPrefix(e.S3, "http://")),
 		httpCheck(e.WorkerMetrics + "/healthz"),
 		tcpCheck(strings.TrimPrefix(e.Lambda, "http://")),
 	}

@@ -27,3 +27,12 @@ func TestHermeticStacksIgnoreTheCallersProjectSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestServicesStoreLargeDetailsInTheStacksS3(t *testing.T) {
+	paths := NewPaths(t.TempDir())
+	paths.Run = t.TempDir()
+	s := &Stack{opts: Options{Paths: paths, Hermetic: true}, Endpoints: Endpoints{S3: "http://127.0.0.1:8002"}}
+	env := s.serviceEnv()
+	assert.Contains(t, env, "AWS_ENDPOINT_URL_S3=http://127.0.0.1:8002")
+	assert.Contains(t, env, "DETAIL_BUCKET="+localDetailBucket)
+}

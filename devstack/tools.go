@@ -1,8 +1,9 @@
 // Package devstack runs the project's local stack: the Temporal dev server,
-// dynalite (the DynamoDB API), the Genesys Cloud simulator, the worker and the
-// forwarder Lambda's real bootstrap under the Lambda runtime interface
-// emulator. `make up`, `make demo`, the integration tests and the benchmarks
-// all start it through this package, so there is one way to run it.
+// dynalite (the DynamoDB API), gofakes3 (the S3 API), the Genesys Cloud
+// simulator, the worker and the forwarder Lambda's real bootstrap under the
+// Lambda runtime interface emulator. `make up`, `make demo`, the integration
+// tests and the benchmarks all start it through this package, so there is
+// one way to run it.
 package devstack
 
 import (
@@ -22,6 +23,7 @@ import (
 const (
 	temporalCLIModule = "github.com/temporalio/cli/cmd/temporal@v1.5.1"
 	lambdaRIEModule   = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
+	fakeS3Module      = "github.com/johannesboyne/gofakes3/cmd/gofakes3@v1.2.0"
 )
 
 // Paths are the stack's folders, all inside the checkout and git-ignored.
@@ -75,11 +77,14 @@ func (p Paths) Temporal() string {
 // LambdaRIE is the Lambda runtime interface emulator.
 func (p Paths) LambdaRIE() string { return filepath.Join(p.Tools, "aws-lambda-rie") }
 
+// FakeS3 is gofakes3, the local S3 API.
+func (p Paths) FakeS3() string { return filepath.Join(p.Tools, "gofakes3") }
+
 // Dynalite is the dynalite launcher installed by npm ci.
 func (p Paths) Dynalite() string { return filepath.Join(p.Root, "node_modules", ".bin", "dynalite") }
 
-// EnsureTools installs what is missing: the Temporal CLI and the Lambda
-// emulator from the Go module proxy into .tools/bin, dynalite from the
+// EnsureTools installs what is missing: the Temporal CLI, the Lambda
+// emulator and gofakes3 from the Go module proxy into .tools/bin, dynalite from the
 // committed package-lock.json with npm ci. Nothing is installed globally.
 func EnsureTools(ctx context.Context, p Paths, log io.Writer) error {
 	return withLock(p, func() error { return ensureTools(ctx, p, log) })
@@ -95,6 +100,12 @@ func ensureTools(ctx context.Context, p Paths, log io.Writer) error {
 	if _, err := os.Stat(p.LambdaRIE()); err != nil {
 		fmt.Fprintln(log, "installing the Lambda runtime interface emulator…")
 		if err := goInstall(ctx, p, lambdaRIEModule, log); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(p.FakeS3()); err != nil {
+		fmt.Fprintln(log, "installing gofakes3, the local S3…")
+		if err := goInstall(ctx, p, fakeS3Module, log); err != nil {
 			return err
 		}
 	}

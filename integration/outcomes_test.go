@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,26 +26,37 @@ import (
 // operator runs it against AWS.
 func starterCLI(t *testing.T, args ...string) string {
 	t.Helper()
+	out, err := starterOn(t, stack.Endpoints, 2*time.Minute, args...)
+	require.NoError(t, err)
+	return out
+}
+
+// starterOn runs the starter against the stack at e; err carries its
+// stderr and exit status.
+func starterOn(t *testing.T, e devstack.Endpoints, timeout time.Duration, args ...string) (string, error) {
+	t.Helper()
 	paths, err := devstack.FindPaths()
 	require.NoError(t, err)
 	emptyTOML := filepath.Join(t.TempDir(), "temporal.toml")
 	require.NoError(t, os.WriteFile(emptyTOML, nil, 0o644))
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(paths.Bin, "starter"), args...)
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-		"TEMPORAL_ADDRESS=" + stack.Endpoints.TemporalAddress, "TEMPORAL_NAMESPACE=default",
+		"TEMPORAL_ADDRESS=" + e.TemporalAddress, "TEMPORAL_NAMESPACE=default",
 		"TEMPORAL_CONFIG_FILE=" + emptyTOML,
-		"AWS_ENDPOINT_URL_DYNAMODB=" + stack.Endpoints.DynamoDB, "AWS_REGION=us-east-1",
+		"AWS_ENDPOINT_URL_DYNAMODB=" + e.DynamoDB, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 		"READY_POLL_INTERVAL=1s",
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	require.NoError(t, err, "starter %s: %s", strings.Join(args, " "), stderr.String())
-	return string(out)
+	if err != nil {
+		return string(out), fmt.Errorf("starter %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
 }
 
 // TestFailedConversationsAreRetriedFromTheTable: conversations recorded

@@ -5,7 +5,13 @@
 //	starter events extract [FILE|-]
 //	starter events send [--wait] [FILE|-]
 //	starter conversations get [--detail] ID
+//	starter conversations list --day YYYY-MM-DD [--org ID] [--status S] [--queue Q] [--json]
+//	starter backfill --from T1 --to T2 [--org ID] [--wait]
+//	starter reconcile --from T1 --to T2 [--fix]
+//	starter sweep schedule [--every D] [--window D] [--off]
+//	starter status WORKFLOW_ID [--json]
 //	starter table create
+//	starter table migrate [--rate N] [--checkpoint FILE]
 package main
 
 import (
@@ -38,10 +44,21 @@ const usage = `usage:
   starter conversations get [--detail] ID  print a stored conversation
   starter conversations list [--status failed|incomplete] [--since T] [--json]
                                            list conversations that ended without a complete record
+  starter conversations list --day YYYY-MM-DD [--org ID] [--status S] [--queue Q] [--json]
+                                           list the conversations that started that day (UTC)
   starter conversations retry [--status S] [--since T] [ID...]
                                            ingest them again (the named ids, or those of --status)
   starter batches list [--since T] [--json] print the batches' audit records
-  starter table create                     create the DynamoDB table (local stacks)`
+  starter backfill --from T1 --to T2 [--org ID] [--wait] [--json]
+                                           ingest every conversation of the interval not stored complete
+  starter reconcile --from T1 --to T2 [--fix] [--org ID] [--json]
+                                           report missing, incomplete and failed conversations by day
+  starter sweep schedule [--every 1h] [--window 48h] [--org ID] [--off]
+                                           create, update or remove the scheduled sweep
+  starter status WORKFLOW_ID [--json]      print a workflow's progress
+  starter table create                     create the DynamoDB table (local stacks)
+  starter table migrate [--rate 50] [--checkpoint FILE]
+                                           give items written before the orgDay index their key`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -59,10 +76,21 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError("missing command")
+	}
+	switch args[0] {
+	case "backfill", "reconcile":
+		return runBackfill(ctx, args[0], args[1:], stdout, stderr)
+	case "status":
+		return printStatus(ctx, args[1:], stdout)
+	}
 	if len(args) < 2 {
 		return usageError("missing command")
 	}
 	switch args[0] + " " + args[1] {
+	case "sweep schedule":
+		return scheduleSweep(ctx, args[2:], stdout)
 	case "events extract":
 		return extractEvents(args[2:], stdin, stdout, stderr)
 	case "events send":
@@ -70,6 +98,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "conversations get":
 		return getConversation(ctx, args[2:], stdout)
 	case "conversations list":
+		if hasFlag(args[2:], "day") {
+			return listDay(ctx, args[2:], stdout)
+		}
 		return listConversations(ctx, args[2:], stdout)
 	case "conversations retry":
 		return retryConversations(ctx, args[2:], stdout)
@@ -77,6 +108,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return listBatches(ctx, args[2:], stdout)
 	case "table create":
 		return createTable(ctx, stdout)
+	case "table migrate":
+		return migrateTable(ctx, args[2:], stdout)
 	}
 	return usageError("unknown command %q", args[0]+" "+args[1])
 }

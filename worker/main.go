@@ -2,6 +2,10 @@
 // It only wires things together: configuration, logging, metrics, the
 // Temporal client, the Genesys client, the DynamoDB table and two Temporal
 // workers (one per task queue).
+//
+// `worker healthcheck [--ready]` is the container's health check: it asks
+// the running worker's /healthz (or /readyz) and exits 0 when it answers
+// 200.
 package main
 
 import (
@@ -16,6 +20,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -35,6 +40,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck(os.Args[2:], config.OSLookup, os.Stdout, os.Stderr))
+	}
 	createTable := flag.Bool("create-table", false, "create the DynamoDB table if it does not exist (local stacks; in AWS, Terraform creates it)")
 	flag.Parse()
 	if err := run(*createTable); err != nil {
@@ -53,7 +61,18 @@ func run(createTable bool) error {
 		return err
 	}
 	defer func() { _ = logger.Sync() }()
-	registry, err := metrics.New(logger)
+	// EMF documents go to stdout, where the awslogs driver ships them to
+	// CloudWatch; zap logs to stderr, so the two never share a line.
+	registry, err := metrics.New(metrics.Config{
+		EMF:       cfg.Metrics.EMF,
+		Interval:  cfg.Metrics.Interval,
+		Namespace: cfg.Metrics.Namespace,
+		Output:    os.Stdout,
+	}, logger)
+	if err != nil {
+		return err
+	}
+	genesysMetrics, err := registry.Genesys(cfg.GenesysRequestsPerSecond)
 	if err != nil {
 		return err
 	}
@@ -80,6 +99,11 @@ func run(createTable bool) error {
 		return fmt.Errorf("aws config: %w", err)
 	}
 	dynamo := dynamodb.NewFromConfig(awsCfg)
+	if cfg.Store.DetailBucket != "" {
+		// Details too large for their item go there (AWS_ENDPOINT_URL_S3
+		// points it at a local S3).
+		cfg.Store.Objects = s3.NewFromConfig(awsCfg)
+	}
 	table := store.NewTable(dynamo, cfg.Store)
 	batches := store.NewBatches(dynamo, cfg.BatchTable)
 	if createTable {
@@ -93,6 +117,9 @@ func run(createTable bool) error {
 			logger.Info("table ready", zap.String("table", t.Name()))
 		}
 	}
+	cfg.Genesys.Observer = genesysMetrics.Observe
+	cfg.Genesys.OnRetryAfter = genesysMetrics.RetryAfter
+	cfg.Genesys.OnTokenRenewed = genesysMetrics.TokenRenewed
 	genesysClient, err := genesys.New(cfg.Genesys)
 	if err != nil {
 		return err
@@ -105,6 +132,7 @@ func run(createTable bool) error {
 	})
 	workflowWorker.RegisterWorkflowWithOptions(workflows.IngestConversations, workflow.RegisterOptions{Name: workflows.IngestWorkflowName})
 	workflowWorker.RegisterWorkflowWithOptions(workflows.FetchScheduler, workflow.RegisterOptions{Name: workflows.FetchSchedulerWorkflowName})
+	workflowWorker.RegisterWorkflowWithOptions(workflows.Backfill, workflow.RegisterOptions{Name: workflows.BackfillWorkflowName})
 	// A local activity of the workflow: it reads DynamoDB only, so it stays
 	// off the rate-limited Genesys queue.
 	workflowWorker.RegisterActivityWithOptions(fetcher.FindStoredConversations, activity.RegisterOptions{Name: workflows.FindStoredActivityName})
@@ -117,6 +145,10 @@ func run(createTable bool) error {
 		activity.RegisterOptions{Name: workflows.FetchSettingsActivityName})
 	watch := &activities.SchedulerWatch{Temporal: temporal}
 	workflowWorker.RegisterActivityWithOptions(watch.CheckFetchScheduler, activity.RegisterOptions{Name: workflows.CheckSchedulerActivityName})
+	backfiller := &activities.Backfiller{Genesys: genesysClient, Table: table, Reports: batches}
+	// A local activity of the backfill, like the batches' table check.
+	workflowWorker.RegisterActivityWithOptions(backfiller.ClassifyStoredConversations, activity.RegisterOptions{Name: workflows.ClassifyActivityName})
+	workflowWorker.RegisterActivityWithOptions(backfiller.RecordBackfill, activity.RegisterOptions{Name: workflows.RecordBackfillActivityName})
 
 	fetchWorker := worker.New(temporal, cfg.GenesysTaskQueue, worker.Options{
 		// Enforced by the server for the whole queue, so every worker in the
@@ -132,6 +164,8 @@ func run(createTable bool) error {
 		OnFatalError:                     checker.OnFatalError(cfg.GenesysTaskQueue),
 	})
 	fetchWorker.RegisterActivityWithOptions(fetcher.FetchAndStoreConversations, activity.RegisterOptions{Name: workflows.FetchActivityName})
+	// The details query spends the same budget as the fetches.
+	fetchWorker.RegisterActivityWithOptions(backfiller.QueryConversationDetails, activity.RegisterOptions{Name: workflows.QueryDetailsActivityName})
 
 	for _, w := range []worker.Worker{workflowWorker, fetchWorker} {
 		if err := w.Start(); err != nil {
@@ -147,8 +181,12 @@ func run(createTable bool) error {
 		}, temporal.WorkflowService(), cloudwatch.NewFromConfig(awsCfg), logger)
 		go func() { _ = publisher.Run(ctx) }()
 	}
-	// Served once the workers run, so /healthz answering means ready.
-	metricsServer := serveMetrics(cfg.MetricsAddress, registry, checker, logger)
+	// Served once the workers run, so /healthz answering means polling.
+	readiness := health.NewReadiness(
+		health.Check{Name: "temporal", Probe: health.TaskQueueProbe(temporal, cfg.TaskQueue, cfg.GenesysTaskQueue)},
+		health.Check{Name: "dynamodb", Probe: health.TableProbe(dynamo, table.Name(), store.PartitionKey)},
+	)
+	metricsServer := serveMetrics(cfg.MetricsAddress, registry, checker, readiness, logger)
 	logger.Info("worker started",
 		zap.String("taskQueue", cfg.TaskQueue), zap.String("genesysTaskQueue", cfg.GenesysTaskQueue),
 		zap.Float64("genesysRequestsPerSecond", cfg.GenesysRequestsPerSecond),
@@ -161,10 +199,15 @@ func run(createTable bool) error {
 	logger.Info("stopping: finishing running activities", zap.Duration("stopTimeout", cfg.StopTimeout))
 	fetchWorker.Stop()
 	workflowWorker.Stop()
+	shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
+	defer done()
 	if metricsServer != nil {
-		shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
-		defer done()
 		_ = metricsServer.Shutdown(shutdownCtx)
+	}
+	// Writes the last interval's CloudWatch metrics: a task that scales in
+	// keeps its final counts.
+	if err := registry.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("metrics not flushed", zap.Error(err))
 	}
 	logger.Info("stopped")
 	return fatalErr
@@ -173,15 +216,16 @@ func run(createTable bool) error {
 // fetchPollers is twice the default number of task queue partitions.
 const fetchPollers = 8
 
-// serveMetrics exposes /metrics (Prometheus) and /healthz; an empty address
-// disables it.
-func serveMetrics(addr string, registry *metrics.Registry, healthz http.Handler, logger *zap.Logger) *http.Server {
+// serveMetrics exposes /metrics (Prometheus), /healthz and /readyz; an empty
+// address disables it.
+func serveMetrics(addr string, registry *metrics.Registry, healthz, readyz http.Handler, logger *zap.Logger) *http.Server {
 	if addr == "" {
 		return nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", registry.HTTPHandler())
 	mux.Handle("/healthz", healthz)
+	mux.Handle("/readyz", readyz)
 	server := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := server.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {

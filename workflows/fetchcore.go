@@ -355,6 +355,9 @@ func (c *fetchCore) complete(ch fetchChunk, res FetchResult, err error) []outgoi
 		}
 		out = append(out, c.settle(e, o, reasons[e.ref.ID])...)
 	}
+	for _, id := range res.AwaitingWrapUpIDs {
+		delete(c.stored, id)
+	}
 	return out
 }
 

@@ -492,3 +492,26 @@ func TestTheCarryStaysInsideThePayloadLimitAtTheWorstCase(t *testing.T) {
 	assert.Greater(t, len(b), carryBudget/2, "the worst case was reached")
 	t.Logf("worst-case carry: %d bytes, %d open submissions, estimate %d", len(b), len(c.open), c.carryBytes())
 }
+
+// A conversation stored complete while an agent's wrap-up code was not
+// indexed yet is fetched again for the next batch (its acw event's), not
+// answered from the run's memory of what it stored.
+func TestStoredAwaitingWrapUpIsFetchedAgain(t *testing.T) {
+	c := newFetchCore(Options{}.withDefaults(), nil)
+	c.bounded = true
+	id := "00000000-0000-4000-8000-000000000001"
+	c.accept(FetchSubmission{Requester: "customer-end", Seq: 1, Conversations: []ConversationRef{{ID: id}}})
+	ch, ok := c.nextChunk()
+	if !ok {
+		t.Fatal("no chunk")
+	}
+	c.complete(ch, FetchResult{StoredComplete: 1, AwaitingWrapUpIDs: []string{id}, Requests: 1}, nil)
+
+	out := c.accept(FetchSubmission{Requester: "acw", Seq: 1, Conversations: []ConversationRef{{ID: id, Topic: "acw"}}})
+	if len(out) != 0 {
+		t.Fatalf("answered at once: %+v", out)
+	}
+	if _, ok := c.nextChunk(); !ok {
+		t.Fatal("not fetched again")
+	}
+}

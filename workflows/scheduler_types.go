@@ -30,6 +30,10 @@ type FetchResult struct {
 	// not stored because StoreIncomplete was false, or were absent).
 	NotReady []string  `json:"notReady,omitempty"`
 	Failed   []Failure `json:"failed,omitempty"`
+	// AwaitingWrapUpIDs were stored complete while an agent's wrap-up code
+	// was not indexed yet: the scheduler fetches them again when an acw
+	// event's batch asks, instead of answering from its memory of this run.
+	AwaitingWrapUpIDs []string `json:"awaitingWrapUpIds,omitempty"`
 	// Requests is the number of Genesys API requests made, retries included.
 	Requests int `json:"requests"`
 }

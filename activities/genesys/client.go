@@ -1,7 +1,9 @@
 package genesys
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -43,6 +45,13 @@ type Config struct {
 	Timeout   time.Duration
 	UserAgent string   // optional
 	Observer  Observer // optional
+	// OnRetryAfter, optional, hears the wait each 429 response asks for
+	// (its Retry-After header, else the seconds in its message) when it
+	// names one. Like Observer it must not block.
+	OnRetryAfter func(wait time.Duration)
+	// OnTokenRenewed, optional, is called each time a new access token is
+	// cached. It must not block.
+	OnTokenRenewed func()
 	// MaxResponseBytes bounds how much of one response body is held in
 	// memory, and so what a misbehaving server can make a worker allocate;
 	// 0 means DefaultMaxResponseBytes. A larger body fails the call with an
@@ -62,6 +71,7 @@ type Client struct {
 	timeout   time.Duration
 	userAgent string
 	observer  Observer
+	hooks     hooks
 	maxBody   int64
 	now       func() time.Time
 	// credentials are the forms of the client credentials that errors are
@@ -104,6 +114,7 @@ func New(cfg Config) (*Client, error) {
 		timeout:     timeout,
 		userAgent:   userAgent,
 		observer:    cfg.Observer,
+		hooks:       hooks{retryAfter: cfg.OnRetryAfter, tokenRenewed: cfg.OnTokenRenewed},
 		maxBody:     maxBody,
 		now:         time.Now,
 		credentials: basicForms(cfg.ClientID, cfg.ClientSecret),
@@ -187,6 +198,8 @@ type call struct {
 	method, url, endpoint, route string
 	authorization                Secret
 	form                         string
+	// jsonBody is a JSON request body; form and jsonBody are exclusive.
+	jsonBody []byte
 }
 
 type response struct {
@@ -210,6 +223,11 @@ func (c *Client) do(ctx context.Context, k call) (*response, error) {
 	if c.observer != nil {
 		c.observer(k.route, status, time.Since(start))
 	}
+	if status == http.StatusTooManyRequests && c.hooks.retryAfter != nil {
+		if wait := rateLimitWait(resp); wait > 0 {
+			c.hooks.retryAfter(wait)
+		}
+	}
 	if err != nil {
 		_, credential, _ := strings.Cut(k.authorization.Reveal(), " ")
 		return nil, c.transportError(ctx, reqCtx, k.endpoint, c.redactor(Secret(credential)).err(err))
@@ -217,10 +235,35 @@ func (c *Client) do(ctx context.Context, k call) (*response, error) {
 	return resp, nil
 }
 
+// hooks are Config's OnRetryAfter and OnTokenRenewed; nil when unset.
+type hooks struct {
+	retryAfter   func(time.Duration)
+	tokenRenewed func()
+}
+
+// rateLimitWait is the wait a 429 asks for, found as newAPIError finds it:
+// the Retry-After header, else the "[42]" of the message Genesys sends even
+// when a proxy dropped the header. 0 when it names none.
+func rateLimitWait(r *response) time.Duration {
+	if wait := headerRetryAfter(r.header); wait > 0 {
+		return wait
+	}
+	var body struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(r.body, &body) != nil {
+		body.Message = string(r.body)
+	}
+	return messageRetryAfter(body.Message)
+}
+
 func (c *Client) send(ctx context.Context, k call) (*response, error) {
 	var body io.Reader
-	if k.form != "" {
+	switch {
+	case k.form != "":
 		body = strings.NewReader(k.form)
+	case k.jsonBody != nil:
+		body = bytes.NewReader(k.jsonBody)
 	}
 	req, err := http.NewRequestWithContext(ctx, k.method, k.url, body)
 	if err != nil {
@@ -229,8 +272,11 @@ func (c *Client) send(ctx context.Context, k call) (*response, error) {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Authorization", k.authorization.Reveal())
-	if k.form != "" {
+	switch {
+	case k.form != "":
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case k.jsonBody != nil:
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -84,6 +84,9 @@ func (c *Client) renewToken(ctx context.Context) (Secret, error) {
 	}
 	c.token = tok
 	c.mu.Unlock()
+	if c.hooks.tokenRenewed != nil {
+		c.hooks.tokenRenewed()
+	}
 	return tok.value, nil
 }
 

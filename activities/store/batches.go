@@ -83,13 +83,45 @@ func (b *Batches) Put(ctx context.Context, r BatchRecord) error {
 	return nil
 }
 
+// BackfillRecord is a finished backfill's or reconcile's report, in the
+// batches table beside the batches it started.
+type BackfillRecord struct {
+	// BatchID is the backfill's workflow id.
+	BatchID    string `dynamodbav:"batchId" json:"batchId"`
+	Kind       string `dynamodbav:"kind" json:"kind"` // KindBackfill or KindReconcile
+	FinishedAt string `dynamodbav:"finishedAt" json:"finishedAt"`
+	// Report is the workflow's report as JSON (days, totals, batches,
+	// problems): a few tens of KB for a year.
+	Report string `dynamodbav:"report" json:"report"`
+}
+
+// Kinds of BackfillRecord.
+const (
+	KindBackfill  = "backfill"
+	KindReconcile = "reconcile"
+)
+
+// PutBackfill writes a backfill's report, replacing an earlier write of it.
+func (b *Batches) PutBackfill(ctx context.Context, r BackfillRecord) error {
+	item, err := attributevalue.MarshalMap(r)
+	if err != nil {
+		return fmt.Errorf("backfill %s: marshal: %w", r.BatchID, err)
+	}
+	if _, err := b.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(b.name), Item: item}); err != nil {
+		return fmt.Errorf("write backfill report %s: %w", r.BatchID, err)
+	}
+	return nil
+}
+
 // List reads the batches that finished at or after since (zero: all),
-// oldest first.
+// oldest first; backfill reports are left out.
 func (b *Batches) List(ctx context.Context, since time.Time) ([]BatchRecord, error) {
-	in := &dynamodb.ScanInput{TableName: aws.String(b.name)}
+	in := &dynamodb.ScanInput{TableName: aws.String(b.name),
+		FilterExpression:         aws.String("attribute_not_exists(#kind)"),
+		ExpressionAttributeNames: map[string]string{"#kind": "kind"}}
 	if !since.IsZero() {
-		in.FilterExpression = aws.String("#finishedAt >= :since")
-		in.ExpressionAttributeNames = map[string]string{"#finishedAt": "finishedAt"}
+		in.FilterExpression = aws.String("attribute_not_exists(#kind) AND #finishedAt >= :since")
+		in.ExpressionAttributeNames["#finishedAt"] = "finishedAt"
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":since": &types.AttributeValueMemberS{Value: since.UTC().Format(TimeFormat)}}
 	}
 	var out []BatchRecord

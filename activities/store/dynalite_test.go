@@ -36,11 +36,36 @@ func TestUpsertAgainstDynalite(t *testing.T) {
 	t.Run("matrix", func(t *testing.T) { testUpsertMatrix(t, newTable(t)) })
 	t.Run("complete fetched earlier replaces incomplete", func(t *testing.T) { testCompleteFetchedEarlier(t, newTable(t)) })
 	t.Run("oversize record fits", func(t *testing.T) { testOversizeRecordFits(t, newTable(t)) })
+	t.Run("oversize detail goes to the detail bucket", func(t *testing.T) {
+		table := newTable(t)
+		testOversizeDetailInBucket(t, NewTable(api, Config{TableName: table.Name(), DetailBucket: testBucket, Objects: fakeS3(t)}))
+	})
 	t.Run("one call with a conversation twice", func(t *testing.T) { testConversationTwiceInOneCall(t, newTable(t)) })
 	t.Run("concurrent calls race on the same conversations", func(t *testing.T) { testConcurrentUpserts(t, newTable(t)) })
 	t.Run("failures never replace a record and records replace failures", func(t *testing.T) { testFailures(t, newTable(t)) })
 	t.Run("an item DynamoDB rejects fails only itself", func(t *testing.T) { testRejectedItem(t, newTable(t)) })
 	t.Run("batch records", func(t *testing.T) { testBatches(t, api) })
+	t.Run("a late wrap-up is fetched again and replaces the item", func(t *testing.T) { testLateWrapUp(t, newTable(t)) })
+	t.Run("day index and migration", func(t *testing.T) { testDayIndexAndMigration(t, newTable(t)) })
+}
+
+func testLateWrapUp(t *testing.T, table *Table) {
+	ctx := context.Background()
+	complete := readFixture(t, completeFixture)
+	late := bytes.Replace(complete, []byte(`"wrapUpCode": "`+fixtureWrapUp+`",`), nil, 1)
+	assert.Equal(t, Written, upsert(t, table, snapshotRecord(t, late, fetchedAt)))
+	stored, err := table.CompleteIDs(ctx, []string{fixtureID})
+	require.NoError(t, err)
+	assert.Empty(t, stored, "stored complete without its agent's wrap-up: the next event fetches it again")
+
+	assert.Equal(t, Written, upsert(t, table, snapshotRecord(t, complete, fetchedAt.Add(time.Minute))))
+	stored, err = table.CompleteIDs(ctx, []string{fixtureID})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]bool{fixtureID: true}, stored)
+	r, _, err := table.GetRecord(ctx, fixtureID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{fixtureWrapUp}, r.WrapUpCodes)
+	assert.Nil(t, r.MissingWrapUps, "the attribute is gone with the new version")
 }
 
 func testFailures(t *testing.T, table *Table) {
@@ -201,7 +226,25 @@ func testOversizeRecordFits(t *testing.T, table *Table) {
 	assert.Equal(t, []Outcome{Written, Unchanged}, []Outcome{first, again})
 	stored, _, err := table.GetRecord(context.Background(), r.ConversationID)
 	require.NoError(t, err)
-	assert.True(t, stored.DetailOmitted)
+	assert.True(t, stored.DetailOmitted, "no detail bucket")
+}
+
+func testOversizeDetailInBucket(t *testing.T, table *Table) {
+	ctx := context.Background()
+	raw := oversizeConversation(t)
+	r, err := NewRecord(raw, "org-1", fetchedAt)
+	require.NoError(t, err)
+
+	first := upsert(t, table, r)
+	again := upsert(t, table, r)
+
+	assert.Equal(t, []Outcome{Written, Unchanged}, []Outcome{first, again})
+	stored, _, err := table.GetRecord(ctx, r.ConversationID)
+	require.NoError(t, err)
+	assert.False(t, stored.DetailOmitted)
+	detail, err := table.Detail(ctx, stored)
+	require.NoError(t, err)
+	assert.Equal(t, raw, []byte(detail))
 }
 
 // testConversationTwiceInOneCall: both records are decided against the same

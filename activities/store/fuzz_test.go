@@ -20,8 +20,9 @@ import (
 // it never panics, and either fails with an error that says what it could
 // not read (and for which conversation, once the id is known) or returns a
 // record that keeps the input's conversationId, is complete exactly when the
-// input has a conversationEnd, and whose detail gunzips to the input byte for
-// byte unless it was omitted for size.
+// input has a conversationEnd and no segment without segmentEnd, and whose
+// detail gunzips to the input byte for byte unless it is too large for the
+// item and bound for the detail bucket.
 //
 // The corpus starts from testdata/analytics/*.json: each file as it is, and
 // each conversation of a multiget response on its own.
@@ -61,6 +62,13 @@ func FuzzNewRecord(f *testing.F) {
 		var in struct {
 			ConversationID  string `json:"conversationId"`
 			ConversationEnd string `json:"conversationEnd"`
+			Participants    []struct {
+				Sessions []struct {
+					Segments []struct {
+						SegmentEnd string `json:"segmentEnd"`
+					} `json:"segments"`
+				} `json:"sessions"`
+			} `json:"participants"`
 		}
 		inErr := json.Unmarshal(raw, &in)
 		if err != nil {
@@ -81,14 +89,25 @@ func FuzzNewRecord(f *testing.F) {
 		if in.ConversationID == "" || r.ConversationID != in.ConversationID {
 			t.Fatalf("record conversation id %q, input's %q", r.ConversationID, in.ConversationID)
 		}
+		open := false
+		for _, p := range in.Participants {
+			for _, s := range p.Sessions {
+				for _, g := range s.Segments {
+					open = open || g.SegmentEnd == ""
+				}
+			}
+		}
+		if (in.ConversationEnd != "") != (r.DurationMs != nil) {
+			t.Fatalf("conversationEnd %q but duration %v", in.ConversationEnd, r.DurationMs)
+		}
 		switch r.Status {
 		case store.StatusComplete:
-			if in.ConversationEnd == "" || r.DurationMs == nil {
-				t.Fatalf("complete without conversationEnd %q or duration %v", in.ConversationEnd, r.DurationMs)
+			if in.ConversationEnd == "" || open {
+				t.Fatalf("complete without conversationEnd %q or with a segment still open", in.ConversationEnd)
 			}
 		case store.StatusIncomplete:
-			if in.ConversationEnd != "" || r.DurationMs != nil {
-				t.Fatalf("incomplete with conversationEnd %q or duration %v", in.ConversationEnd, r.DurationMs)
+			if in.ConversationEnd != "" && !open {
+				t.Fatalf("incomplete with conversationEnd %q and every segment closed", in.ConversationEnd)
 			}
 		default:
 			t.Fatalf("status %q", r.Status)
@@ -96,11 +115,14 @@ func FuzzNewRecord(f *testing.F) {
 		if r.OrgID != orgID || r.FetchedAt != fetchedAt.UTC().Format(store.TimeFormat) {
 			t.Fatalf("org %q fetchedAt %q, want %q %s", r.OrgID, r.FetchedAt, orgID, fetchedAt.UTC())
 		}
-		if r.DetailOmitted {
+		switch {
+		case r.DetailOmitted:
+			t.Fatalf("NewRecord dropped the detail; only a table without a detail bucket may")
+		case r.DetailKey != "":
 			if r.Detail != nil {
-				t.Fatalf("detail omitted but %d bytes kept", len(r.Detail))
+				t.Fatalf("detail moved to %s but %d bytes kept in the item", r.DetailKey, len(r.Detail))
 			}
-		} else {
+		default:
 			detail, err := store.DecodeDetail(r.Detail)
 			if err != nil {
 				t.Fatalf("detail does not decode: %v", err)

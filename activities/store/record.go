@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -30,9 +31,10 @@ const (
 // does) compares the instants.
 const TimeFormat = "2006-01-02T15:04:05.000Z"
 
-// maxItemBytes is DynamoDB's 400 KB item limit less a margin for updatedAt,
-// which UpsertAll adds after the size is checked, and for estimation slack.
-const maxItemBytes = 400*1024 - 512
+// maxItemBytes is DynamoDB's 400 KB item limit less a margin for what is
+// added after the size is checked (updatedAt by UpsertAll, firstEventAt and
+// lastEventTopic by the fetch activity) and for estimation slack.
+const maxItemBytes = 400*1024 - 1024
 
 // Record is one conversation item. Its dynamodbav names are a contract shared
 // with other code and scripts that read the table.
@@ -49,21 +51,73 @@ type Record struct {
 	UserIDs              []string `dynamodbav:"userIds,stringset,omitempty"`
 	WrapUpCodes          []string `dynamodbav:"wrapUpCodes,stringset,omitempty"`
 	ParticipantCount     int      `dynamodbav:"participantCount"`
-	HandleTimeMs         int64    `dynamodbav:"handleTimeMs"`
-	TalkTimeMs           int64    `dynamodbav:"talkTimeMs"`
-	AcwTimeMs            int64    `dynamodbav:"acwTimeMs"`
-	OrgID                string   `dynamodbav:"orgId,omitempty"`
-	// Detail is the gzipped analytics JSON exactly as fetched; nil when
-	// DetailOmitted because the item would not fit in 400 KB.
+	// Times in milliseconds, each Genesys metric summed over every session
+	// of the conversation (see sessionFigures for the definitions).
+	HandleTimeMs int64 `dynamodbav:"handleTimeMs"`
+	TalkTimeMs   int64 `dynamodbav:"talkTimeMs"`
+	HoldTimeMs   int64 `dynamodbav:"holdTimeMs"`
+	AcwTimeMs    int64 `dynamodbav:"acwTimeMs"`
+	WaitTimeMs   int64 `dynamodbav:"waitTimeMs"`
+	AnswerTimeMs int64 `dynamodbav:"answerTimeMs"`
+	IvrTimeMs    int64 `dynamodbav:"ivrTimeMs"`
+	// Abandoned: the customer left a queue before an agent answered.
+	Abandoned bool `dynamodbav:"abandoned"`
+	// Transfers is the number of transfers (nTransferred summed).
+	Transfers int `dynamodbav:"transfers"`
+	// DisconnectType is the customer's last segment's disconnectType
+	// (endpoint: the customer hung up; peer: the other side did; ...).
+	DisconnectType string `dynamodbav:"disconnectType,omitempty"`
+	// Agents has one entry per agent session that was handled (a handle
+	// time) or connected (an interact segment), in the record's order.
+	Agents []Agent `dynamodbav:"agents,omitempty"`
+	// MissingWrapUps names the agents (userIds) with a session in Agents
+	// whose wrap-up code the record does not have yet: Genesys indexes a
+	// wrap-up tens of seconds after conversationEnd, so a complete item
+	// with them is fetched again when another event comes (CompleteIDs).
+	MissingWrapUps []string `dynamodbav:"missingWrapUps,stringset,omitempty"`
+	OrgID          string   `dynamodbav:"orgId,omitempty"`
+	// OrgDay is the DayIndex key, "<orgId>#<UTC day of conversationStart>".
+	OrgDay string `dynamodbav:"orgDay"`
+	// FirstEventAt is the eventTime of the earliest event known to have
+	// asked for the conversation and LastEventTopic the topic (customer.end,
+	// acw, ...) of the one behind this write, so that event-to-stored
+	// latency can be measured; empty when the events did not say.
+	FirstEventAt   string `dynamodbav:"firstEventAt,omitempty"`
+	LastEventTopic string `dynamodbav:"lastEventTopic,omitempty"`
+	// Detail is the gzipped analytics JSON exactly as fetched. One that
+	// would make the item exceed 400 KB is an object in the detail bucket
+	// instead (DetailBucket, DetailKey); items written without a detail
+	// bucket dropped it (DetailOmitted).
 	Detail        []byte `dynamodbav:"detail,omitempty"`
+	DetailBucket  string `dynamodbav:"detailBucket,omitempty"`
+	DetailKey     string `dynamodbav:"detailKey,omitempty"`
 	DetailOmitted bool   `dynamodbav:"detailOmitted,omitempty"`
 	FetchedAt     string `dynamodbav:"fetchedAt"`
 	// UpdatedAt is set by Table.UpsertAll at write time.
 	UpdatedAt string `dynamodbav:"updatedAt,omitempty"`
+
+	// largeDetail is the gzipped detail that UpsertAll writes to DetailKey.
+	largeDetail []byte
+}
+
+// Agent is one agent session of a conversation. Times are that session's
+// metrics, in milliseconds, by the same definitions as the record's.
+type Agent struct {
+	UserID     string `dynamodbav:"userId"`
+	QueueID    string `dynamodbav:"queueId,omitempty"`
+	WrapUpCode string `dynamodbav:"wrapUpCode,omitempty"`
+	// Answered: the agent answered the conversation from a queue
+	// (tAnswered); false for calls the agent placed.
+	Answered     bool  `dynamodbav:"answered"`
+	HandleTimeMs int64 `dynamodbav:"handleTimeMs"`
+	TalkTimeMs   int64 `dynamodbav:"talkTimeMs"`
+	HoldTimeMs   int64 `dynamodbav:"holdTimeMs"`
+	AcwTimeMs    int64 `dynamodbav:"acwTimeMs"`
 }
 
 // Complete reports whether Genesys had closed the conversation, after-call
-// work included, when it was fetched.
+// work included, when it was fetched: conversationEnd was present and no
+// segment was still open.
 func (r Record) Complete() bool { return r.Status == StatusComplete }
 
 // conversation holds the fields of a Genesys analytics conversation that the
@@ -90,8 +144,11 @@ type session struct {
 }
 
 type segment struct {
-	QueueID    string `json:"queueId"`
-	WrapUpCode string `json:"wrapUpCode"`
+	SegmentType    string `json:"segmentType"`
+	SegmentEnd     string `json:"segmentEnd"`
+	QueueID        string `json:"queueId"`
+	WrapUpCode     string `json:"wrapUpCode"`
+	DisconnectType string `json:"disconnectType"`
 }
 
 type metric struct {
@@ -127,13 +184,19 @@ func NewRecord(raw []byte, orgID string, fetchedAt time.Time) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("conversation %s: conversationStart: %w", c.ConversationID, err)
 	}
+	r.OrgDay = OrgDay(orgID, start)
 	if c.ConversationEnd != "" {
 		end, err := time.Parse(time.RFC3339Nano, c.ConversationEnd)
 		if err != nil {
 			return Record{}, fmt.Errorf("conversation %s: conversationEnd: %w", c.ConversationID, err)
 		}
 		d := end.Sub(start).Milliseconds()
-		r.Status, r.DurationMs = StatusComplete, &d
+		r.DurationMs = &d
+		// A segment without segmentEnd is still open: the record will
+		// change, whatever conversationEnd says.
+		if !c.hasOpenSegment() {
+			r.Status = StatusComplete
+		}
 	}
 	if err := c.addParticipantFields(&r); err != nil {
 		return Record{}, fmt.Errorf("conversation %s: %w", c.ConversationID, err)
@@ -146,11 +209,32 @@ func NewRecord(raw []byte, orgID string, fetchedAt time.Time) (Record, error) {
 		return Record{}, fmt.Errorf("conversation %s: marshal item: %w", c.ConversationID, err)
 	}
 	if itemSize(item) > maxItemBytes {
-		// The summary attributes are what queries need; the raw detail can be
-		// fetched from Genesys again, so it is what gives way.
-		r.Detail, r.DetailOmitted = nil, true
+		// The summary attributes are what queries need, so the detail is
+		// what moves out of the item.
+		r.largeDetail, r.Detail = r.Detail, nil
+		r.DetailKey = detailKey(orgID, start, r.ConversationID, r.largeDetail)
 	}
 	return r, nil
+}
+
+// hasOpenSegment: some segment has no segmentEnd yet.
+func (c conversation) hasOpenSegment() bool {
+	for _, p := range c.Participants {
+		for _, s := range p.Sessions {
+			for _, seg := range s.Segments {
+				if seg.SegmentEnd == "" {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// OrgDay is the DayIndex key of the conversations of org that started on
+// the UTC day of start.
+func OrgDay(orgID string, start time.Time) string {
+	return cmp.Or(orgID, UnknownOrg) + "#" + start.UTC().Format(time.DateOnly)
 }
 
 // mediaType is the customer's first media type; conversations without a
@@ -170,34 +254,117 @@ func (c conversation) mediaType() string {
 	return ""
 }
 
-// addParticipantFields fills the sets and metric sums, which are gathered
-// from every session of every participant.
+// addParticipantFields fills the sets, the metric sums and the agents,
+// which are gathered from every session of every participant.
 func (c conversation) addParticipantFields(r *Record) error {
-	var queues, users, wrapUps []string
-	sums := map[string]*int64{"tHandle": &r.HandleTimeMs, "tTalk": &r.TalkTimeMs, "tAcw": &r.AcwTimeMs}
+	var queues, users, wrapUps, missing []string
+	var lastEnd time.Time
 	for _, p := range c.Participants {
-		if strings.EqualFold(p.Purpose, "agent") || strings.EqualFold(p.Purpose, "user") {
+		isAgent := strings.EqualFold(p.Purpose, "agent") || strings.EqualFold(p.Purpose, "user")
+		if isAgent {
 			users = append(users, p.UserID)
 		}
+		isCustomer := strings.EqualFold(p.Purpose, "customer")
 		for _, s := range p.Sessions {
+			var f sessionFigures
+			if err := f.add(s.Metrics); err != nil {
+				return err
+			}
+			r.HandleTimeMs += f.handle
+			r.TalkTimeMs += f.talk
+			r.HoldTimeMs += f.hold
+			r.AcwTimeMs += f.acw
+			r.WaitTimeMs += f.wait
+			r.AnswerTimeMs += f.answer
+			r.IvrTimeMs += f.ivr
+			r.Transfers += int(f.transfers)
+			r.Abandoned = r.Abandoned || f.abandoned
+
+			agent := Agent{UserID: p.UserID, Answered: f.answered, HandleTimeMs: f.handle,
+				TalkTimeMs: f.talk, HoldTimeMs: f.hold, AcwTimeMs: f.acw}
+			connected := false
 			for _, seg := range s.Segments {
 				queues = append(queues, seg.QueueID)
 				wrapUps = append(wrapUps, seg.WrapUpCode)
+				agent.QueueID = cmp.Or(agent.QueueID, seg.QueueID)
+				agent.WrapUpCode = cmp.Or(seg.WrapUpCode, agent.WrapUpCode)
+				connected = connected || seg.SegmentType == "interact"
+				if isCustomer && seg.DisconnectType != "" {
+					// Unreadable times count as the earliest: a readable
+					// later segment wins.
+					end, _ := time.Parse(time.RFC3339Nano, seg.SegmentEnd)
+					if r.DisconnectType == "" || !end.Before(lastEnd) {
+						r.DisconnectType, lastEnd = seg.DisconnectType, end
+					}
+				}
 			}
-			for _, m := range s.Metrics {
-				sum, ok := sums[m.Name]
-				if !ok {
-					continue
+			if isAgent && (f.handled || connected) {
+				r.Agents = append(r.Agents, agent)
+				if agent.WrapUpCode == "" {
+					missing = append(missing, agent.UserID)
 				}
-				v, err := m.Value.Int64()
-				if err != nil {
-					return fmt.Errorf("metric %s: %w", m.Name, err)
-				}
-				*sum += v
 			}
 		}
 	}
 	r.QueueIDs, r.UserIDs, r.WrapUpCodes = distinct(queues), distinct(users), distinct(wrapUps)
+	r.MissingWrapUps = distinct(missing)
+	return nil
+}
+
+// sessionFigures are the metrics of one session the record keeps, each
+// summed over the session. What they measure is Genesys's definition
+// (Genesys Cloud Resource Center, "Metric definitions" and the glossary,
+// help.mypurecloud.com):
+//
+//   - tHandle: handle time, talk + hold + after-call work, and for outbound
+//     calls dialing + contacting too. Emitted when after-call work ends.
+//   - tTalkComplete: talk time of the completed interaction, hold excluded
+//     (tTalk counts the same time per talk segment, as each one ends).
+//   - tHeldComplete: hold time of the completed interaction.
+//   - tAcw: after-call work (wrap-up) time.
+//   - tAcd: time waiting in a queue, on the acd participant.
+//   - tAnswered: time from entering the queue until an agent answered.
+//   - tIvr: time in the IVR.
+//   - tAbandon: emitted, with the time in queue, only when the customer
+//     disconnected in the queue before an agent answered.
+//   - nTransferred: one per transfer made from the session.
+type sessionFigures struct {
+	handle, talk, hold, acw, wait, answer, ivr, transfers int64
+	handled, answered, abandoned                          bool
+}
+
+func (f *sessionFigures) add(metrics []metric) error {
+	for _, m := range metrics {
+		var sum *int64
+		switch m.Name {
+		case "tHandle":
+			sum, f.handled = &f.handle, true
+		case "tTalkComplete":
+			sum = &f.talk
+		case "tHeldComplete":
+			sum = &f.hold
+		case "tAcw":
+			sum = &f.acw
+		case "tAcd":
+			sum = &f.wait
+		case "tAnswered":
+			sum, f.answered = &f.answer, true
+		case "tIvr":
+			sum = &f.ivr
+		case "nTransferred":
+			sum = &f.transfers
+		case "tAbandon":
+			f.abandoned = true
+			continue
+		default:
+			continue
+		}
+		v, err := m.Value.Int64()
+		if err != nil {
+			return fmt.Errorf("metric %s: %w", m.Name, err)
+		}
+		*sum += v
+	}
 	return nil
 }
 
@@ -278,6 +445,18 @@ func valueSize(v types.AttributeValue) int {
 		return n
 	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
 		return 1
+	case *types.AttributeValueMemberL:
+		n := 3 // a list's documented overhead, plus a byte per element
+		for _, e := range v.Value {
+			n += 1 + valueSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		n := 3 // likewise for a map
+		for name, e := range v.Value {
+			n += 1 + len(name) + valueSize(e)
+		}
+		return n
 	default:
 		// Record marshals to the types above only; a new field of another
 		// type needs its size rule here.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"math/rand/v2"
@@ -73,9 +74,15 @@ func TestNewRecordMapsCompleteFixture(t *testing.T) {
 		HandleTimeMs:         326747,
 		TalkTimeMs:           296093,
 		AcwTimeMs:            30654,
-		OrgID:                "org-1",
-		Detail:               r.Detail, // checked by the gzip tests
-		FetchedAt:            "2026-11-27T11:05:00.000Z",
+		WaitTimeMs:           14120,
+		AnswerTimeMs:         16130,
+		DisconnectType:       "endpoint",
+		Agents: []Agent{{UserID: fixtureAgent, QueueID: fixtureQueue, WrapUpCode: fixtureWrapUp, Answered: true,
+			HandleTimeMs: 326747, TalkTimeMs: 296093, AcwTimeMs: 30654}},
+		OrgID:     "org-1",
+		OrgDay:    "org-1#2026-11-27",
+		Detail:    r.Detail, // checked by the gzip tests
+		FetchedAt: "2026-11-27T11:05:00.000Z",
 	}
 	assert.Equal(t, want, r)
 	assert.True(t, r.Complete())
@@ -96,7 +103,13 @@ func TestNewRecordMapsNotReadyFixtureAsIncomplete(t *testing.T) {
 		UserIDs:              []string{fixtureAgent},
 		ParticipantCount:     3,
 		TalkTimeMs:           296093,
+		WaitTimeMs:           14120,
+		AnswerTimeMs:         16130,
+		DisconnectType:       "endpoint",
+		Agents:               []Agent{{UserID: fixtureAgent, QueueID: fixtureQueue, Answered: true, TalkTimeMs: 296093}},
+		MissingWrapUps:       []string{fixtureAgent},
 		OrgID:                "org-1",
+		OrgDay:               "org-1#2026-11-27",
 		Detail:               r.Detail,
 		FetchedAt:            "2026-11-27T11:05:00.000Z",
 	}
@@ -161,14 +174,94 @@ func TestNewRecordLowerCasesDirectionAndMediaType(t *testing.T) {
 
 func TestNewRecordSumsMetricsOverAllParticipantsAndSessions(t *testing.T) {
 	r := newTestRecord(t, conversationJSON(`[
+		{"purpose":"ivr","sessions":[{"metrics":[{"name":"tIvr","value":9}]}]},
+		{"purpose":"acd","sessions":[{"metrics":[{"name":"tAcd","value":20}]},{"metrics":[{"name":"tAcd","value":2}]}]},
 		{"purpose":"agent","sessions":[
-		  {"metrics":[{"name":"tHandle","value":10},{"name":"tTalk","value":7},{"name":"tAcw","value":3},{"name":"oMos","value":4.2}]},
-		  {"metrics":[{"name":"tHandle","value":5},{"name":"tTalk","value":5}]}]},
-		{"purpose":"agent","sessions":[{"metrics":[{"name":"tHandle","value":100},{"name":"tAcw","value":1}]}]}]`))
+		  {"metrics":[{"name":"tHandle","value":10},{"name":"tTalk","value":6},{"name":"tTalkComplete","value":7},
+		    {"name":"tHeld","value":1},{"name":"tHeldComplete","value":2},{"name":"tAcw","value":3},
+		    {"name":"tAnswered","value":30},{"name":"nTransferred","value":1},{"name":"oMos","value":4.2}]},
+		  {"metrics":[{"name":"tHandle","value":5},{"name":"tTalkComplete","value":5}]}]},
+		{"purpose":"agent","sessions":[{"metrics":[{"name":"tHandle","value":100},{"name":"tAcw","value":1},
+		  {"name":"tAnswered","value":4},{"name":"nTransferred","value":2}]}]}]`))
 
 	assert.Equal(t, int64(115), r.HandleTimeMs)
-	assert.Equal(t, int64(12), r.TalkTimeMs)
+	assert.Equal(t, int64(12), r.TalkTimeMs, "tTalkComplete, not tTalk")
+	assert.Equal(t, int64(2), r.HoldTimeMs, "tHeldComplete, not tHeld")
 	assert.Equal(t, int64(4), r.AcwTimeMs)
+	assert.Equal(t, int64(22), r.WaitTimeMs)
+	assert.Equal(t, int64(34), r.AnswerTimeMs)
+	assert.Equal(t, int64(9), r.IvrTimeMs)
+	assert.Equal(t, 3, r.Transfers)
+	assert.False(t, r.Abandoned)
+}
+
+func TestNewRecordAbandonedWhenAnyTAbandonIsPresent(t *testing.T) {
+	r := newTestRecord(t, conversationJSON(`[
+		{"purpose":"customer","sessions":[{"segments":[{"segmentType":"interact","disconnectType":"endpoint"}]}]},
+		{"purpose":"acd","sessions":[{"metrics":[{"name":"tAcd","value":41000},{"name":"tAbandon","value":41000}]}]}]`))
+
+	assert.True(t, r.Abandoned)
+	assert.Equal(t, int64(41000), r.WaitTimeMs)
+	assert.Nil(t, r.Agents)
+}
+
+func TestNewRecordDisconnectTypeIsTheCustomersLatestSegments(t *testing.T) {
+	r := newTestRecord(t, conversationJSON(`[
+		{"purpose":"agent","sessions":[{"segments":[{"segmentType":"interact","segmentEnd":"2026-11-27T10:09:00.000Z","disconnectType":"client"}]}]},
+		{"purpose":"customer","sessions":[
+		  {"segments":[{"segmentType":"interact","segmentEnd":"2026-11-27T10:05:00.000Z","disconnectType":"peer"}]},
+		  {"segments":[{"segmentType":"interact","segmentEnd":"2026-11-27T10:01:00.000Z","disconnectType":"transfer"},
+		    {"segmentType":"hold","segmentEnd":"2026-11-27T10:02:00.000Z"}]}]}]`))
+
+	assert.Equal(t, "peer", r.DisconnectType, "by segmentEnd, not by position, and never another participant's")
+}
+
+func TestNewRecordAgentsHaveOneEntryPerHandledOrConnectedAgentSession(t *testing.T) {
+	r := newTestRecord(t, conversationJSON(`[
+		{"purpose":"customer","userId":"not-an-agent","sessions":[{"segments":[{"segmentType":"interact","queueId":"q-1"}]}]},
+		{"purpose":"agent","userId":"missed","sessions":[{"segments":[{"segmentType":"alert","queueId":"q-1"}],
+		  "metrics":[{"name":"tAlert","value":9000}]}]},
+		{"purpose":"agent","userId":"first","sessions":[{"segments":[
+		    {"segmentType":"alert","queueId":"q-1"},{"segmentType":"interact","queueId":"q-1"},
+		    {"segmentType":"wrapup","queueId":"q-1","wrapUpCode":"w-1"}],
+		  "metrics":[{"name":"tAnswered","value":12},{"name":"tTalkComplete","value":100},{"name":"tHeldComplete","value":20},
+		    {"name":"tAcw","value":30},{"name":"tHandle","value":150},{"name":"nTransferred","value":1}]}]},
+		{"purpose":"agent","userId":"second","sessions":[
+		  {"segments":[{"segmentType":"interact","queueId":"q-2"}],"metrics":[{"name":"tTalkComplete","value":40}]},
+		  {"segments":[{"segmentType":"dialing","queueId":"q-2"},{"segmentType":"wrapup","queueId":"q-2","wrapUpCode":"w-2"}],
+		   "metrics":[{"name":"tHandle","value":70},{"name":"tAcw","value":10}]}]}]`))
+
+	assert.Equal(t, []Agent{
+		{UserID: "first", QueueID: "q-1", WrapUpCode: "w-1", Answered: true, HandleTimeMs: 150, TalkTimeMs: 100, HoldTimeMs: 20, AcwTimeMs: 30},
+		{UserID: "second", QueueID: "q-2", TalkTimeMs: 40},
+		{UserID: "second", QueueID: "q-2", WrapUpCode: "w-2", HandleTimeMs: 70, AcwTimeMs: 10},
+	}, r.Agents)
+	assert.Equal(t, []string{"first", "missed", "second"}, r.UserIDs, "userIds keeps every agent participant")
+}
+
+func TestNewRecordWithASegmentStillOpenIsIncompleteThoughConversationEndIsThere(t *testing.T) {
+	raw := []byte(`{"conversationId":"c-1","conversationStart":"2026-11-27T10:00:00.000Z","conversationEnd":"2026-11-27T10:05:00.000Z",
+		"participants":[{"purpose":"agent","userId":"u-1","sessions":[{"segments":[
+		  {"segmentType":"interact","segmentStart":"2026-11-27T10:00:01.000Z","segmentEnd":"2026-11-27T10:04:00.000Z"},
+		  {"segmentType":"wrapup","segmentStart":"2026-11-27T10:04:00.000Z"}]}]}]}`)
+
+	r := newTestRecord(t, raw)
+
+	assert.False(t, r.Complete(), "the wrap-up segment has no segmentEnd yet")
+	assert.Equal(t, "2026-11-27T10:05:00.000Z", r.ConversationEnd, "what Genesys said is kept")
+	require.NotNil(t, r.DurationMs)
+	assert.Equal(t, int64(300000), *r.DurationMs)
+}
+
+func TestNewRecordNamesTheAgentsWhoseWrapUpCodeIsNotIndexedYet(t *testing.T) {
+	late := bytes.Replace(readFixture(t, completeFixture), []byte(`"wrapUpCode": "`+fixtureWrapUp+`",`), nil, 1)
+	require.NotEqual(t, readFixture(t, completeFixture), late)
+
+	r := newTestRecord(t, late)
+
+	assert.True(t, r.Complete(), "conversationEnd is there and every segment closed")
+	assert.Equal(t, []string{fixtureAgent}, r.MissingWrapUps)
+	assert.Nil(t, fixtureRecord(t, completeFixture, fetchedAt).MissingWrapUps)
 }
 
 func TestNewRecordFormatsFetchedAtAsUTCWithFixedMilliseconds(t *testing.T) {
@@ -220,20 +313,36 @@ func TestNewRecordDetailIsDeterministicGzipOfRawBytes(t *testing.T) {
 	assert.Equal(t, raw, []byte(decoded))
 }
 
-func TestNewRecordOmitsDetailWhenItemWouldExceed400KB(t *testing.T) {
+func TestNewRecordMovesTheDetailOutOfAnItemThatWouldExceed400KB(t *testing.T) {
 	raw := oversizeConversation(t)
 	require.Greater(t, len(raw), 550*1024)
 
 	r, err := NewRecord(raw, "org-1", fetchedAt)
 	require.NoError(t, err)
 
-	assert.True(t, r.DetailOmitted)
 	assert.Nil(t, r.Detail)
+	assert.False(t, r.DetailOmitted, "the table decides whether it is dropped")
+	assert.Regexp(t, `^org-1/2026-11-27/c-oversize/[0-9a-f]{32}\.json\.gz$`, r.DetailKey)
+	decoded, err := DecodeDetail(r.largeDetail)
+	require.NoError(t, err)
+	assert.Equal(t, raw, []byte(decoded))
 	assert.Equal(t, []string{fixtureQueue}, r.QueueIDs)
 	r.UpdatedAt = r.FetchedAt // as Upsert will add it
 	item, err := attributevalue.MarshalMap(r)
 	require.NoError(t, err)
 	assert.Less(t, itemSize(item), 400*1024)
+}
+
+func TestItemSizeCountsListsAndMapsWithTheirOverhead(t *testing.T) {
+	item := map[string]types.AttributeValue{"agents": &types.AttributeValueMemberL{Value: []types.AttributeValue{
+		&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+			"userId":   &types.AttributeValueMemberS{Value: "u-1"},
+			"answered": &types.AttributeValueMemberBOOL{Value: true},
+		}},
+	}}}
+
+	// name 6; list 3 + 1 per element; map 3 + (1 + 6 + 3) + (1 + 8 + 1)
+	assert.Equal(t, 6+3+1+3+10+10, itemSize(item))
 }
 
 func TestNewRecordKeepsDetailOfOrdinaryConversation(t *testing.T) {
@@ -251,7 +360,8 @@ func TestRecordMarshalsWithoutEmptySetsOrOptionalAttributes(t *testing.T) {
 
 	assert.ElementsMatch(t, []string{
 		"conversationId", "status", "conversationStart", "mediaType", "participantCount",
-		"handleTimeMs", "talkTimeMs", "acwTimeMs", "detail", "fetchedAt",
+		"handleTimeMs", "talkTimeMs", "holdTimeMs", "acwTimeMs", "waitTimeMs", "answerTimeMs", "ivrTimeMs",
+		"abandoned", "transfers", "orgDay", "detail", "fetchedAt",
 	}, keys(item))
 }
 

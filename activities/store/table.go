@@ -26,12 +26,18 @@ type API interface {
 	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
 // Config configures a Table.
 type Config struct {
 	// TableName defaults to DefaultTableName.
 	TableName string
+	// DetailBucket receives the details too large for their item, through
+	// Objects; without one they are dropped (detailOmitted).
+	DetailBucket string
+	Objects      ObjectAPI
 	// Now stamps updatedAt; it defaults to time.Now and exists for tests.
 	// Concurrent writes call it from several goroutines.
 	Now func() time.Time
@@ -39,14 +45,16 @@ type Config struct {
 
 // Table reads and writes conversation records in one DynamoDB table.
 type Table struct {
-	api  API
-	name string
-	now  func() time.Time
+	api          API
+	name         string
+	detailBucket string
+	objects      ObjectAPI
+	now          func() time.Time
 }
 
 // NewTable returns a Table using api.
 func NewTable(api API, cfg Config) *Table {
-	t := &Table{api: api, name: cfg.TableName, now: cfg.Now}
+	t := &Table{api: api, name: cfg.TableName, detailBucket: cfg.DetailBucket, objects: cfg.Objects, now: cfg.Now}
 	if t.name == "" {
 		t.name = DefaultTableName
 	}
@@ -63,20 +71,52 @@ func (t *Table) Name() string { return t.name }
 // with the same one.
 func (t *Table) API() API { return t.api }
 
-// CreateTable creates the table if it does not exist and waits until it is
-// ACTIVE. It is for local stacks; in AWS, Terraform owns the table.
+// CreateTable creates the table with its DayIndex if it does not exist and
+// waits until it is ACTIVE. It is for local stacks; in AWS, Terraform owns
+// the table. A local table created before the index keeps working without
+// it (dynalite cannot add an index to a table) until it is deleted and
+// created again.
 func (t *Table) CreateTable(ctx context.Context) error {
-	return createTable(ctx, t.api, t.name, PartitionKey)
+	return createTable(ctx, t.api, t.name, PartitionKey, dayIndex())
 }
 
-// createTable creates an on-demand table keyed by hashKey (type S) unless it
-// exists, and waits until it is ACTIVE.
-func createTable(ctx context.Context, api API, name, hashKey string) error {
+// dayIndex is DayIndex as CreateTable takes it.
+func dayIndex() types.GlobalSecondaryIndex {
+	return types.GlobalSecondaryIndex{
+		IndexName: aws.String(DayIndex),
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(DayIndexKey), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(DayIndexSortKey), KeyType: types.KeyTypeRange},
+		},
+		Projection: &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: DayIndexAttributes},
+	}
+}
+
+// keyAttributes defines the key attributes of a table keyed by hashKey
+// with indexes, all of type S.
+func keyAttributes(hashKey string, indexes ...types.GlobalSecondaryIndex) []types.AttributeDefinition {
+	names := []string{hashKey}
+	for _, index := range indexes {
+		for _, k := range index.KeySchema {
+			names = append(names, aws.ToString(k.AttributeName))
+		}
+	}
+	defs := make([]types.AttributeDefinition, 0, len(names))
+	for _, name := range slices.Compact(names) {
+		defs = append(defs, types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS})
+	}
+	return defs
+}
+
+// createTable creates an on-demand table keyed by hashKey (type S), with
+// indexes, unless it exists, and waits until it is ACTIVE.
+func createTable(ctx context.Context, api API, name, hashKey string, indexes ...types.GlobalSecondaryIndex) error {
 	_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(hashKey), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(hashKey), KeyType: types.KeyTypeHash}},
+		TableName:              aws.String(name),
+		BillingMode:            types.BillingModePayPerRequest,
+		AttributeDefinitions:   keyAttributes(hashKey, indexes...),
+		KeySchema:              []types.KeySchemaElement{{AttributeName: aws.String(hashKey), KeyType: types.KeyTypeHash}},
+		GlobalSecondaryIndexes: indexes,
 	})
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) { // in use: it exists, perhaps still CREATING
@@ -105,7 +145,7 @@ func (t *Table) GetRecord(ctx context.Context, conversationID string) (Record, b
 	}
 	// DynamoDB returns sets in no particular order; sorted they compare equal
 	// to what NewRecord built.
-	for _, set := range [][]string{r.DivisionIDs, r.QueueIDs, r.UserIDs, r.WrapUpCodes} {
+	for _, set := range [][]string{r.DivisionIDs, r.QueueIDs, r.UserIDs, r.WrapUpCodes, r.MissingWrapUps} {
 		slices.Sort(set)
 	}
 	return r, true, nil
@@ -171,6 +211,25 @@ func plainValue(av types.AttributeValue) (any, error) {
 		return v.Value, nil
 	case *types.AttributeValueMemberNULL:
 		return nil, nil
+	case *types.AttributeValueMemberL:
+		out := make([]any, len(v.Value))
+		for i, e := range v.Value {
+			var err error
+			if out[i], err = plainValue(e); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case *types.AttributeValueMemberM:
+		out := make(map[string]any, len(v.Value))
+		for name, e := range v.Value {
+			pv, err := plainValue(e)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = pv
+		}
+		return out, nil
 	default:
 		return nil, fmt.Errorf("unsupported attribute type %T", av)
 	}

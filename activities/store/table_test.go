@@ -28,8 +28,21 @@ func TestCreateTableCreatesOnDemandTableKeyedByConversationIDAndWaitsUntilActive
 	assert.Equal(t, "conversations-test", aws.ToString(in.TableName))
 	assert.Equal(t, types.BillingModePayPerRequest, in.BillingMode)
 	assert.Equal(t, []types.KeySchemaElement{{AttributeName: aws.String(PartitionKey), KeyType: types.KeyTypeHash}}, in.KeySchema)
-	assert.Equal(t, []types.AttributeDefinition{{AttributeName: aws.String(PartitionKey), AttributeType: types.ScalarAttributeTypeS}},
-		in.AttributeDefinitions)
+	assert.Equal(t, []types.AttributeDefinition{
+		{AttributeName: aws.String(PartitionKey), AttributeType: types.ScalarAttributeTypeS},
+		{AttributeName: aws.String("orgDay"), AttributeType: types.ScalarAttributeTypeS},
+		{AttributeName: aws.String("conversationStart"), AttributeType: types.ScalarAttributeTypeS},
+	}, in.AttributeDefinitions)
+	require.Len(t, in.GlobalSecondaryIndexes, 1)
+	gsi := in.GlobalSecondaryIndexes[0]
+	assert.Equal(t, "orgDay", aws.ToString(gsi.IndexName))
+	assert.Equal(t, []types.KeySchemaElement{
+		{AttributeName: aws.String("orgDay"), KeyType: types.KeyTypeHash},
+		{AttributeName: aws.String("conversationStart"), KeyType: types.KeyTypeRange},
+	}, gsi.KeySchema)
+	assert.Equal(t, types.ProjectionTypeInclude, gsi.Projection.ProjectionType)
+	assert.NotContains(t, gsi.Projection.NonKeyAttributes, "detail", "the index holds no detail")
+	assert.Contains(t, gsi.Projection.NonKeyAttributes, "handleTimeMs")
 	assert.Equal(t, 2, api.describes, "must poll until ACTIVE")
 }
 
@@ -66,6 +79,10 @@ func TestGetReturnsPlainValuesWithSortedSetsAndDecodedDetail(t *testing.T) {
 	assert.Equal(t, int64(343110), got["durationMs"])
 	assert.Equal(t, int64(3), got["participantCount"])
 	assert.Equal(t, []string{"user-a", "user-b"}, got["userIds"])
+	assert.Equal(t, []any{map[string]any{"userId": fixtureAgent, "queueId": fixtureQueue, "wrapUpCode": fixtureWrapUp,
+		"answered": true, "handleTimeMs": int64(326747), "talkTimeMs": int64(296093), "holdTimeMs": int64(0),
+		"acwTimeMs": int64(30654)}}, got["agents"])
+	assert.Equal(t, false, got["abandoned"])
 	assert.Equal(t, json.RawMessage(readFixture(t, completeFixture)), got["detail"])
 	_, err = json.Marshal(got)
 	assert.NoError(t, err, "the map must print as JSON")
@@ -108,6 +125,19 @@ func TestCompleteIDsReadsInBatchesOf100(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]bool{ids[3]: true, ids[249]: true}, got)
 	assert.Len(t, api.batchGets, 3)
+}
+
+func TestCompleteIDsLeavesOutCompleteItemsStillMissingAWrapUp(t *testing.T) {
+	waiting := statusItem("c-2", StatusComplete)
+	waiting["missingWrapUps"] = &types.AttributeValueMemberSS{Value: []string{fixtureAgent}}
+	api := &fakeAPI{stored: map[string]map[string]types.AttributeValue{"c-1": statusItem("c-1", StatusComplete), "c-2": waiting}}
+
+	got, err := newFakeTable(api).CompleteIDs(context.Background(), []string{"c-1", "c-2"})
+
+	require.NoError(t, err)
+	assert.Equal(t, map[string]bool{"c-1": true}, got, "c-2 is fetched again: its agent's wrap-up may be indexed by now")
+	req := api.batchGets[0].RequestItems["conversations-test"]
+	assert.Equal(t, "#id, #status, #missingWrapUps", aws.ToString(req.ProjectionExpression))
 }
 
 func TestStatusesReadsStatusAndUpdatedAtOfEachIDOnceRetryingUnprocessedKeys(t *testing.T) {

@@ -2,9 +2,11 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -81,6 +83,11 @@ func (o Outcome) String() string {
 // call had come just before the write it missed. Records of the same
 // conversation within recs race in the same way.
 //
+// A detail too large for its item is written to the detail bucket, for a
+// record the rules say to write, just before the item that points to it.
+// Its key names its content, so an object is never replaced by another
+// version; versions no item points to any more stay in the bucket.
+//
 // A record that DynamoDB refuses for what it is (a ValidationException, such
 // as an item over 400 KB) does not stop the others: its outcome is Rejected
 // and UpsertAll returns the outcomes together with a *RejectedError naming
@@ -88,14 +95,19 @@ func (o Outcome) String() string {
 // written, and upserting them again is safe.
 func (t *Table) UpsertAll(ctx context.Context, recs []Record) ([]Outcome, error) {
 	ids := make([]string, len(recs))
+	recs = slices.Clone(recs) // placeDetail edits them
 	for i, r := range recs {
 		if r.ConversationID == "" || r.FetchedAt == "" || (r.Status != StatusComplete && r.Status != StatusIncomplete) {
 			return nil, fmt.Errorf("upsert conversation %q: record needs conversationId, fetchedAt and status %s or %s",
 				r.ConversationID, StatusComplete, StatusIncomplete)
 		}
+		var err error
+		if recs[i], err = t.placeDetail(r); err != nil {
+			return nil, err
+		}
 		ids[i] = r.ConversationID
 	}
-	stored, err := t.batchGetItems(ctx, ids, "status", "fetchedAt", "updatedAt", "detail")
+	stored, err := t.batchGetItems(ctx, ids, "status", "fetchedAt", "updatedAt", "detail", "detailKey", "firstEventAt", "lastEventTopic")
 	if err != nil {
 		return nil, fmt.Errorf("upsert %d conversations: read stored items: %w", len(recs), err)
 	}
@@ -157,6 +169,10 @@ type storedVersion struct {
 	status    string // "" when absent
 	fetchedAt string // "" when absent
 	detail    []byte // nil when absent
+	detailKey string // "" when absent
+	// firstEventAt and lastEventTopic are carried into the record that
+	// replaces the item when it does not know better.
+	firstEventAt, lastEventTopic string
 	// seen holds the versionAttrs the item has, as read.
 	seen map[string]types.AttributeValue
 }
@@ -177,9 +193,12 @@ func versionOf(item map[string]types.AttributeValue) *storedVersion {
 		return nil
 	}
 	v := &storedVersion{
-		status:    stringAttr(item, "status"),
-		fetchedAt: stringAttr(item, "fetchedAt"),
-		seen:      make(map[string]types.AttributeValue, len(versionAttrs)),
+		status:         stringAttr(item, "status"),
+		fetchedAt:      stringAttr(item, "fetchedAt"),
+		detailKey:      stringAttr(item, "detailKey"),
+		firstEventAt:   stringAttr(item, "firstEventAt"),
+		lastEventTopic: stringAttr(item, "lastEventTopic"),
+		seen:           make(map[string]types.AttributeValue, len(versionAttrs)),
 	}
 	if d, ok := item["detail"].(*types.AttributeValueMemberB); ok {
 		v.detail = d.Value
@@ -194,7 +213,8 @@ func versionOf(item map[string]types.AttributeValue) *storedVersion {
 
 // shouldReplace applies the upsert rules to r and the stored version (nil
 // when there is none). Content is the gzipped detail, which is
-// deterministic; when r has no detail (too large), a later fetch counts as
+// deterministic, or for a detail in the detail bucket its key, which names
+// the content; when r's detail was dropped, a later fetch counts as
 // different.
 func shouldReplace(r Record, stored *storedVersion) bool {
 	switch {
@@ -209,15 +229,33 @@ func shouldReplace(r Record, stored *storedVersion) bool {
 	if stored.fetchedAt == "" || stored.fetchedAt >= r.FetchedAt { // TimeFormat strings sort as instants
 		return false
 	}
-	return len(r.Detail) == 0 || !bytes.Equal(stored.detail, r.Detail)
+	switch {
+	case len(r.Detail) > 0:
+		return !bytes.Equal(stored.detail, r.Detail)
+	case r.DetailKey != "":
+		return r.DetailKey != stored.detailKey
+	}
+	return true
 }
 
 // write puts r while the stored item is still seen (nil: while there is
 // none). When another writer changed the item first, write reads it again
-// and decides again.
+// and decides again. The item keeps the earliest event time it or r knows
+// of, and its event topic when r has none, so that a re-fetch triggered by
+// a later event still measures latency from the first one.
 func (t *Table) write(ctx context.Context, r Record, seen *storedVersion) (Outcome, error) {
+	if r.largeDetail != nil {
+		// Before the item, so that an item never points to a missing object.
+		if err := t.putDetail(ctx, r); err != nil {
+			return 0, err
+		}
+	}
+	first, topic := r.FirstEventAt, r.LastEventTopic
 	for attempt := 1; ; attempt++ {
 		r.UpdatedAt = t.now().UTC().Format(TimeFormat)
+		if seen != nil {
+			r.FirstEventAt, r.LastEventTopic = earliest(first, seen.firstEventAt), cmp.Or(topic, seen.lastEventTopic)
+		}
 		written, err := t.putIfUnchanged(ctx, r, seen)
 		switch {
 		case err != nil:

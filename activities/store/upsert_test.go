@@ -90,6 +90,11 @@ func TestShouldReplace(t *testing.T) {
 		r.Detail, r.DetailOmitted = nil, true
 		return r
 	}
+	inBucket := func(r Record) Record {
+		r.DetailBucket, r.DetailKey = "details", detailKey(r.OrgID, fetchedAt, r.ConversationID, r.Detail)
+		r.Detail = nil
+		return r
+	}
 	incompleteItem := stored(rec(s.incomplete, t0))
 	completeItem := stored(rec(s.complete, t0))
 
@@ -119,6 +124,13 @@ func TestShouldReplace(t *testing.T) {
 		{"newer incomplete without detail over complete", withoutDetail(rec(s.incomplete, t0.Add(time.Minute))), completeItem, false},
 		{"newer complete over item without detail", rec(s.complete, t0.Add(time.Minute)),
 			stored(withoutDetail(rec(s.complete, t0))), true},
+		// Details in the detail bucket: the key names the content.
+		{"newer complete with the same detail in the bucket", inBucket(rec(s.complete, t0.Add(time.Minute))),
+			stored(inBucket(rec(s.complete, t0))), false},
+		{"newer complete with another detail in the bucket", inBucket(rec(s.completeEdited, t0.Add(time.Minute))),
+			stored(inBucket(rec(s.complete, t0))), true},
+		{"newer complete in the bucket over item with the detail inline", inBucket(rec(s.complete, t0.Add(time.Minute))),
+			completeItem, true},
 		// Items this package does not write.
 		{"incomplete over item without fetchedAt", rec(s.incompleteLater, t0.Add(time.Minute)),
 			&storedVersion{status: StatusIncomplete}, false},
@@ -150,9 +162,11 @@ func TestUpsertAllReadsStoredVersionsEventuallyConsistentInBatchesOf100(t *testi
 	require.Len(t, api.batchGets, 3, "201 distinct ids")
 	req := api.batchGets[0].RequestItems["conversations-test"]
 	assert.Len(t, req.Keys, 100)
-	assert.Equal(t, "#id, #status, #fetchedAt, #updatedAt, #detail", aws.ToString(req.ProjectionExpression))
+	assert.Equal(t, "#id, #status, #fetchedAt, #updatedAt, #detail, #detailKey, #firstEventAt, #lastEventTopic",
+		aws.ToString(req.ProjectionExpression))
 	assert.Equal(t, map[string]string{
 		"#id": "conversationId", "#status": "status", "#fetchedAt": "fetchedAt", "#updatedAt": "updatedAt", "#detail": "detail",
+		"#detailKey": "detailKey", "#firstEventAt": "firstEventAt", "#lastEventTopic": "lastEventTopic",
 	}, req.ExpressionAttributeNames)
 	assert.False(t, aws.ToBool(req.ConsistentRead))
 }
@@ -369,7 +383,8 @@ func TestUpsertAllItemOfCompleteRecordHasExactlyTheContractAttributes(t *testing
 	assert.ElementsMatch(t, []string{
 		"conversationId", "status", "conversationStart", "conversationEnd", "durationMs",
 		"originatingDirection", "mediaType", "divisionIds", "queueIds", "userIds", "wrapUpCodes",
-		"participantCount", "handleTimeMs", "talkTimeMs", "acwTimeMs", "orgId", "detail",
+		"participantCount", "handleTimeMs", "talkTimeMs", "holdTimeMs", "acwTimeMs", "waitTimeMs",
+		"answerTimeMs", "ivrTimeMs", "abandoned", "transfers", "disconnectType", "agents", "orgId", "orgDay", "detail",
 		"fetchedAt", "updatedAt",
 	}, keys(item))
 	assert.Equal(t, &types.AttributeValueMemberN{Value: "343110"}, item["durationMs"])
@@ -383,8 +398,9 @@ func TestUpsertAllItemOfIncompleteRecordHasExactlyTheContractAttributes(t *testi
 	assert.ElementsMatch(t, []string{
 		"conversationId", "status", "conversationStart",
 		"originatingDirection", "mediaType", "divisionIds", "queueIds", "userIds",
-		"participantCount", "handleTimeMs", "talkTimeMs", "acwTimeMs", "orgId", "detail",
-		"fetchedAt", "updatedAt",
+		"participantCount", "handleTimeMs", "talkTimeMs", "holdTimeMs", "acwTimeMs", "waitTimeMs",
+		"answerTimeMs", "ivrTimeMs", "abandoned", "transfers", "disconnectType", "agents", "missingWrapUps", "orgId",
+		"orgDay", "detail", "fetchedAt", "updatedAt",
 	}, keys(item))
 	assert.Equal(t, &types.AttributeValueMemberN{Value: "0"}, item["acwTimeMs"])
 }
@@ -396,7 +412,27 @@ func TestUpsertAllItemOfOversizeRecordFlagsOmittedDetail(t *testing.T) {
 	item := writeNew(t, r).Item
 
 	assert.NotContains(t, item, "detail")
+	assert.NotContains(t, item, "detailKey", "without a detail bucket")
 	assert.Equal(t, &types.AttributeValueMemberBOOL{Value: true}, item["detailOmitted"])
+}
+
+func TestUpsertAllKeepsTheEarliestEventTimeAndTheLastKnownTopic(t *testing.T) {
+	s := fixtureSnapshots(t)
+	stored := snapshotRecord(t, s.incomplete, fetchedAt)
+	stored.FirstEventAt, stored.LastEventTopic = "2026-11-27T11:00:00.200Z", "customer.end"
+	api := &fakeAPI{stored: map[string]map[string]types.AttributeValue{fixtureID: storedItem(t, stored)}}
+
+	later := snapshotRecord(t, s.complete, fetchedAt.Add(time.Minute))
+	later.FirstEventAt, later.LastEventTopic = "2026-11-27T11:00:31.000Z", "acw"
+	require.Equal(t, Written, upsertOne(t, api, later))
+	assert.Equal(t, &types.AttributeValueMemberS{Value: "2026-11-27T11:00:00.200Z"}, api.puts[0].Item["firstEventAt"])
+	assert.Equal(t, &types.AttributeValueMemberS{Value: "acw"}, api.puts[0].Item["lastEventTopic"])
+
+	unknown := snapshotRecord(t, s.complete, fetchedAt.Add(time.Minute))
+	api = &fakeAPI{stored: map[string]map[string]types.AttributeValue{fixtureID: storedItem(t, stored)}}
+	require.Equal(t, Written, upsertOne(t, api, unknown))
+	assert.Equal(t, &types.AttributeValueMemberS{Value: "2026-11-27T11:00:00.200Z"}, api.puts[0].Item["firstEventAt"])
+	assert.Equal(t, &types.AttributeValueMemberS{Value: "customer.end"}, api.puts[0].Item["lastEventTopic"])
 }
 
 func TestOutcomeString(t *testing.T) {

@@ -5,6 +5,10 @@
 package workerconfig
 
 import (
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/genesys-ingest/genesys-ingest/activities/genesys"
@@ -22,6 +26,8 @@ const (
 	DefaultMetricsAddress           = ":9464"
 	DefaultBacklogMetricInterval    = time.Minute
 	DefaultWorkerUnhealthyAfter     = time.Minute
+	DefaultEMFInterval              = time.Minute
+	DefaultMetricsNamespace         = "GenesysIngest"
 )
 
 // Worker is the worker's configuration.
@@ -52,6 +58,21 @@ type Worker struct {
 	// UnhealthyAfter is how long Temporal may go unanswered before /healthz
 	// reports the worker unhealthy (and ECS replaces it).
 	UnhealthyAfter time.Duration
+
+	// Metrics are the CloudWatch metrics written to stdout.
+	Metrics Metrics
+}
+
+// Metrics configures the CloudWatch embedded metric format documents the
+// worker writes to stdout for the awslogs driver to ship.
+type Metrics struct {
+	// EMF turns them on (WORKER_METRICS_EMF).
+	EMF bool
+	// Interval is how often they are written (WORKER_EMF_INTERVAL), and the
+	// window of GenesysBudgetUse.
+	Interval time.Duration
+	// Namespace is their CloudWatch namespace (WORKER_METRICS_NAMESPACE).
+	Namespace string
 }
 
 // Load reads the worker's settings.
@@ -67,11 +88,12 @@ func Load(env config.Lookup) (Worker, error) {
 		Store:                    readStore(r),
 		BatchTable:               readBatchTable(r),
 		StopTimeout:              r.Duration("WORKER_STOP_TIMEOUT", DefaultWorkerStopTimeout),
-		MetricsAddress:           r.String("METRICS_ADDRESS", DefaultMetricsAddress),
+		MetricsAddress:           readMetricsAddress(r),
 		BacklogMetricNamespace:   r.String("BACKLOG_METRIC_NAMESPACE", ""),
 		BacklogMetricInterval:    r.Duration("BACKLOG_METRIC_INTERVAL", DefaultBacklogMetricInterval),
 		Log:                      r.Log(),
 		UnhealthyAfter:           r.Duration("WORKER_UNHEALTHY_AFTER", DefaultWorkerUnhealthyAfter),
+		Metrics:                  readMetrics(r),
 	}
 	if c.UnhealthyAfter < time.Second {
 		r.Problem("WORKER_UNHEALTHY_AFTER=%s: must be at least 1s", c.UnhealthyAfter)
@@ -95,14 +117,81 @@ func Load(env config.Lookup) (Worker, error) {
 	return c, r.Err()
 }
 
+// HealthURL reads only METRICS_ADDRESS and returns the base URL of the
+// worker's /healthz and /readyz as `worker healthcheck`, inside the same
+// container, reaches them: a health check must not fail on settings it
+// does not use.
+func HealthURL(env config.Lookup) (string, error) {
+	r := config.NewReader(env)
+	addr := readMetricsAddress(r)
+	if err := r.Err(); err != nil {
+		return "", err
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	// A server listening on every interface (":9464", "0.0.0.0:9464")
+	// answers on loopback.
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+func readMetricsAddress(r *config.Reader) string {
+	addr := r.String("METRICS_ADDRESS", DefaultMetricsAddress)
+	_, port, err := net.SplitHostPort(addr)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+		r.Problem("METRICS_ADDRESS=%q: must be [host]:port with a port from 1 to 65535, such as :9464", addr)
+	}
+	return addr
+}
+
+// cloudWatchNamespace is what CloudWatch accepts as a namespace.
+var cloudWatchNamespace = regexp.MustCompile(`^[0-9A-Za-z.\-_/#: ]{1,255}$`)
+
+func readMetrics(r *config.Reader) Metrics {
+	m := Metrics{
+		EMF:       true,
+		Interval:  r.Duration("WORKER_EMF_INTERVAL", DefaultEMFInterval),
+		Namespace: r.String("WORKER_METRICS_NAMESPACE", DefaultMetricsNamespace),
+	}
+	if v := r.String("WORKER_METRICS_EMF", ""); v != "" {
+		if emf, err := strconv.ParseBool(v); err != nil {
+			r.Problem("WORKER_METRICS_EMF=%q: must be true or false", v)
+		} else {
+			m.EMF = emf
+		}
+	}
+	// CloudWatch keeps one point a minute: a longer interval would leave
+	// minutes without data, and alarms read them as missing.
+	if m.Interval < 10*time.Second || m.Interval > time.Minute {
+		r.Problem("WORKER_EMF_INTERVAL=%s: must be from 10s to 1m", m.Interval)
+	}
+	if !cloudWatchNamespace.MatchString(m.Namespace) || strings.HasPrefix(m.Namespace, "AWS/") {
+		r.Problem("WORKER_METRICS_NAMESPACE=%q: must be 1 to 255 letters, digits, spaces or . - _ / # : and not start with AWS/", m.Namespace)
+	}
+	return m
+}
+
 // Store reads only the DynamoDB table name, for tools that just read items.
 func Store(env config.Lookup) store.Config { return readStore(config.NewReader(env)) }
 
 // BatchTable reads only the batches table name, for tools that read it.
 func BatchTable(env config.Lookup) string { return readBatchTable(config.NewReader(env)) }
 
+// s3BucketName is what S3 accepts as a general purpose bucket's name.
+var s3BucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
 func readStore(r *config.Reader) store.Config {
-	return store.Config{TableName: r.String("DYNAMODB_TABLE", store.DefaultTableName)}
+	c := store.Config{
+		TableName: r.String("DYNAMODB_TABLE", store.DefaultTableName),
+		// The details too large for an item go there; unset, they are
+		// dropped from the item and only Genesys keeps them.
+		DetailBucket: r.String("DETAIL_BUCKET", ""),
+	}
+	if b := c.DetailBucket; b != "" && !s3BucketName.MatchString(b) {
+		r.Problem("DETAIL_BUCKET=%q: must be an S3 bucket name, 3 to 63 lowercase letters, digits, dots and hyphens", b)
+	}
+	return c
 }
 
 func readBatchTable(r *config.Reader) string {

@@ -1,6 +1,7 @@
 package workerconfig
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -85,6 +86,24 @@ func TestTableNames(t *testing.T) {
 	assert.Equal(t, "b", BatchTable(env(map[string]string{"DYNAMODB_BATCH_TABLE": "b"})))
 }
 
+func TestDetailBucket(t *testing.T) {
+	genesys := map[string]string{"GENESYS_REGION": "us-east-1", "GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "s"}
+	c, err := Load(env(genesys))
+	require.NoError(t, err)
+	assert.Empty(t, c.Store.DetailBucket, "off unless set")
+
+	genesys["DETAIL_BUCKET"] = "acme-genesys-details"
+	c, err = Load(env(genesys))
+	require.NoError(t, err)
+	assert.Equal(t, "acme-genesys-details", c.Store.DetailBucket)
+
+	for _, bad := range []string{"Acme_Details", "ab", "-acme", "s3://acme"} {
+		genesys["DETAIL_BUCKET"] = bad
+		_, err = Load(env(genesys))
+		assert.ErrorContains(t, err, "DETAIL_BUCKET=\""+bad+"\": must be an S3 bucket name", bad)
+	}
+}
+
 func TestWorkerUnhealthyAfter(t *testing.T) {
 	genesys := map[string]string{"GENESYS_REGION": "us-east-1", "GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "s"}
 	with := func(k, v string) config.Lookup {
@@ -104,4 +123,64 @@ func TestWorkerUnhealthyAfter(t *testing.T) {
 
 	_, err = Load(with("WORKER_UNHEALTHY_AFTER", "500ms"))
 	assert.ErrorContains(t, err, "WORKER_UNHEALTHY_AFTER=500ms: must be at least 1s")
+}
+
+func TestCloudWatchMetricsSettings(t *testing.T) {
+	genesys := map[string]string{"GENESYS_REGION": "us-east-1", "GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "s"}
+	with := func(pairs ...string) config.Lookup {
+		vars := maps.Clone(genesys)
+		for i := 0; i+1 < len(pairs); i += 2 {
+			vars[pairs[i]] = pairs[i+1]
+		}
+		return env(vars)
+	}
+	c, err := Load(with())
+	require.NoError(t, err)
+	assert.Equal(t, Metrics{EMF: true, Interval: time.Minute, Namespace: "GenesysIngest"}, c.Metrics)
+
+	c, err = Load(with("WORKER_METRICS_EMF", "false", "WORKER_EMF_INTERVAL", "30s", "WORKER_METRICS_NAMESPACE", "Team/Genesys Ingest"))
+	require.NoError(t, err)
+	assert.Equal(t, Metrics{EMF: false, Interval: 30 * time.Second, Namespace: "Team/Genesys Ingest"}, c.Metrics)
+
+	_, err = Load(with("WORKER_METRICS_EMF", "off", "WORKER_EMF_INTERVAL", "5m", "WORKER_METRICS_NAMESPACE", "AWS/ECS"))
+	require.Error(t, err)
+	for _, want := range []string{
+		`WORKER_METRICS_EMF="off": must be true or false`,
+		`WORKER_EMF_INTERVAL=5m0s: must be from 10s to 1m`,
+		`WORKER_METRICS_NAMESPACE="AWS/ECS": must be 1 to 255 letters`,
+	} {
+		assert.ErrorContains(t, err, want)
+	}
+	_, err = Load(with("WORKER_EMF_INTERVAL", "1s", "WORKER_METRICS_NAMESPACE", "no$dollars"))
+	assert.ErrorContains(t, err, "WORKER_EMF_INTERVAL=1s")
+	assert.ErrorContains(t, err, `WORKER_METRICS_NAMESPACE="no$dollars"`)
+}
+
+func TestMetricsAddress(t *testing.T) {
+	genesys := map[string]string{"GENESYS_REGION": "us-east-1", "GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "s"}
+	for _, bad := range []string{"9464", "host:", ":0", ":99999", ":http"} {
+		vars := maps.Clone(genesys)
+		vars["METRICS_ADDRESS"] = bad
+		_, err := Load(env(vars))
+		assert.ErrorContains(t, err, "METRICS_ADDRESS=\""+bad+"\": must be [host]:port", bad)
+	}
+}
+
+func TestHealthURLNeedsOnlyTheMetricsAddress(t *testing.T) {
+	for addr, want := range map[string]string{
+		"":               "http://127.0.0.1:9464",
+		":9000":          "http://127.0.0.1:9000",
+		"0.0.0.0:9000":   "http://127.0.0.1:9000",
+		"[::]:9000":      "http://127.0.0.1:9000",
+		"127.0.0.1:9000": "http://127.0.0.1:9000",
+		"localhost:9000": "http://localhost:9000",
+		"[::1]:9000":     "http://[::1]:9000",
+		"10.0.3.7:9000":  "http://10.0.3.7:9000",
+	} {
+		url, err := HealthURL(env(map[string]string{"METRICS_ADDRESS": addr}))
+		require.NoError(t, err, addr)
+		assert.Equal(t, want, url, addr)
+	}
+	_, err := HealthURL(env(map[string]string{"METRICS_ADDRESS": "9464"}))
+	assert.ErrorContains(t, err, `METRICS_ADDRESS="9464"`)
 }

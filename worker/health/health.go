@@ -11,6 +11,11 @@
 // the worker's task queues (DescribeTaskQueue), which needs what polling needs
 // and a bare gRPC health check (client.CheckHealth) does not: the namespace,
 // the credentials and the matching service that owns the queues.
+//
+// /readyz (Readiness) asks more, and now: whether Temporal and the
+// conversations table answer. It is for deploy checks and people; the ECS
+// health check uses /healthz, since replacing a task cures neither a
+// DynamoDB nor a Temporal outage.
 package health
 
 import (

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -28,7 +29,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: devstack tools|build|up|down|demo [-conversations N]|bench [-smoke]|chaos [-reduced]|replay-corpus")
+		return errors.New("usage: devstack tools|build|up|down|reset|demo [-conversations N]|bench [-smoke]|bench-backfill|chaos [-reduced]|replay-corpus")
 	}
 	paths, err := devstack.FindPaths()
 	if err != nil {
@@ -45,6 +46,16 @@ func run(ctx context.Context, args []string) error {
 	case "down":
 		fmt.Println("stopping the local stack…")
 		return devstack.Down(paths, os.Stdout)
+	case "reset":
+		fmt.Println("stopping the local stack and deleting its data (workflows, tables)…")
+		if err := devstack.Down(paths, os.Stdout); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(paths.Data); err != nil {
+			return err
+		}
+		fmt.Printf("  deleted %s\n", paths.Data)
+		return nil
 	case "demo":
 		flags := flag.NewFlagSet("demo", flag.ContinueOnError)
 		conversations := flags.Int("conversations", 300, "conversations to run through the pipeline")
@@ -55,6 +66,8 @@ func run(ctx context.Context, args []string) error {
 		return demo(ctx, paths, *conversations, *batch)
 	case "bench":
 		return bench(ctx, paths, args[1:])
+	case "bench-backfill":
+		return devstack.BackfillBenchCommand(ctx, paths, os.Stdout)
 	case "chaos":
 		return devstack.ChaosCommand(ctx, paths, args[1:], os.Stdout)
 	case "replay-corpus":
@@ -83,14 +96,22 @@ func up(ctx context.Context, paths devstack.Paths) (devstack.Endpoints, error) {
 		return devstack.Endpoints{}, err
 	}
 	fmt.Println("starting the local stack:")
+	// A new seed each time: a demo after make down and make up runs new
+	// conversations, not the ones already stored. They start from yesterday
+	// on, inside the sweep's window.
+	now := time.Now().UTC()
 	stack, err := devstack.Start(ctx, devstack.Options{
 		Paths: paths, Ports: devstack.DefaultPorts(), Detached: true, Log: os.Stdout,
-		SimulatorArgs: []string{"--absent-for", "2s", "--wrapup-for", "6s"},
+		SimulatorArgs: []string{"--absent-for", "2s", "--wrapup-for", "6s",
+			"--seed", strconv.FormatInt(now.Unix(), 10), "--base-time", now.Add(-24 * time.Hour).Truncate(time.Hour).Format(time.RFC3339)},
 	})
 	if err != nil {
 		return devstack.Endpoints{}, err
 	}
 	e := stack.Endpoints
+	if err := devstack.EnsureSweep(ctx, e, os.Stdout); err != nil {
+		return e, err
+	}
 	fmt.Printf(`
 the local stack is up:
   Temporal Web UI   %s
