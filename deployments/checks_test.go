@@ -38,6 +38,10 @@ var noResourceLevelActions = map[string]string{
 	// ECR: the registry authorization token is account-wide; the pull
 	// actions of the same role name the repository.
 	"ecr:GetAuthorizationToken": "",
+	// EC2: a Lambda in a VPC describes network interfaces and subnets; the
+	// actions that change them name the subnets and security groups.
+	"ec2:DescribeNetworkInterfaces": "",
+	"ec2:DescribeSubnets":           "",
 }
 
 // checkReferences: every var., local., resource, data source and module a
@@ -279,7 +283,9 @@ func checkExpressions(e *evaluator) []finding {
 		}
 	}
 	for _, b := range e.m.blocks {
-		walk(b, b.body(), e.resourceCtx())
+		if e.mayExist(b) { // Terraform evaluates nothing of a block with count 0
+			walk(b, b.body(), e.resourceCtx())
+		}
 	}
 	return out
 }
@@ -1116,7 +1122,8 @@ func checkSecretVersions(m *module) []finding {
 
 // checkECS: Fargate ARM64 task without published ports, logs to awslogs,
 // service in private subnets with a rolling-back circuit breaker, security
-// groups without ingress and with single-port TCP egress only.
+// groups with single-port TCP egress only and no ingress, but from a
+// security group to one the service does not use.
 func checkECS(e *evaluator) []finding {
 	var out []finding
 	for _, td := range e.m.resources("aws_ecs_task_definition") {
@@ -1181,8 +1188,31 @@ func checkECS(e *evaluator) []finding {
 			out = append(out, findingf(sg.block.DefRange(), "%s has inline egress: use aws_vpc_security_group_egress_rule resources", sg.addr()))
 		}
 	}
+	// Ingress only to what the worker calls (VPC interface endpoints), and
+	// only from a security group: never to the service's own groups.
+	serviceGroups := map[string]bool{}
+	for _, svc := range e.m.resources("aws_ecs_service") {
+		if nc := nestedBlock(svc.body(), "network_configuration"); nc != nil {
+			if a := nc.Body.Attributes["security_groups"]; a != nil {
+				for _, g := range refs(a.Expr, "aws_security_group") {
+					serviceGroups[g] = true
+				}
+			}
+		}
+	}
 	for _, r := range e.m.resources("aws_vpc_security_group_ingress_rule") {
-		out = append(out, findingf(r.block.DefRange(), "%s: the worker security group must have no ingress", r.addr()))
+		if a := r.body().Attributes["security_group_id"]; a == nil || len(refs(a.Expr, "aws_security_group")) == 0 {
+			out = append(out, findingf(r.block.DefRange(), "%s must name a security group of this module", r.addr()))
+		} else {
+			for _, g := range refs(a.Expr, "aws_security_group") {
+				if serviceGroups[g] {
+					out = append(out, findingf(a.SrcRange, "%s: the worker security group aws_security_group.%s must have no ingress", r.addr(), g))
+				}
+			}
+		}
+		if r.body().Attributes["referenced_security_group_id"] == nil {
+			out = append(out, findingf(r.block.DefRange(), "%s must allow a security group (referenced_security_group_id), not an address range", r.addr()))
+		}
 	}
 	for _, r := range e.m.resources("aws_security_group_rule") {
 		out = append(out, findingf(r.block.DefRange(), "%s: use aws_vpc_security_group_egress_rule (and no ingress)", r.addr()))

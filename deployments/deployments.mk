@@ -11,6 +11,7 @@
 #   worker               dist/worker-linux-arm64: static, stripped worker binary
 #   worker-image         Docker image of the worker (needs a Docker engine)
 #   deployments-check    terraform fmt -check, tflint (bundled ruleset), go test ./deployments/...
+#   deployments-scan     trivy config over the Terraform: fails on any finding not accepted inline
 #   tflint               install tflint $(TFLINT_VERSION) into $(TOOLS_BIN) when missing
 
 # This file's path, to call make on it again (captured before anything else
@@ -40,8 +41,12 @@ TF_DIR := deployments/terraform
 TF_ROOTS := $(TF_DIR)/modules/genesys-ingest $(TF_DIR)/examples/complete
 TFLINT_VERSION := v0.64.0
 TFLINT := $(TOOLS_BIN)/tflint
+# Not installed by any target: building it takes minutes and a lot of
+# modules, so the scan is opt-in.
+TRIVY_VERSION := v0.74.0
+TRIVY ?= $(firstword $(wildcard $(TOOLS_BIN)/trivy) trivy)
 
-.PHONY: lambda lambda-reproducible worker worker-image deployments-check terraform-lint tflint
+.PHONY: lambda lambda-reproducible worker worker-image deployments-check deployments-scan terraform-lint tflint
 
 # The forwarder. -buildvcs=false keeps the commit id out of the binary, so the
 # zip (and the Lambda's source_code_hash) changes only when the code does,
@@ -93,6 +98,20 @@ terraform-lint: tflint
 		echo "tflint --chdir=$$d"; \
 		$(TFLINT) --chdir=$$d --config=$(CURDIR)/$(TF_DIR)/.tflint.hcl || exit 1; \
 	done
+
+# Misconfigurations in the module, through the example with the values of
+# its terraform.tfvars.example (unset inputs would hide findings that depend
+# on them). A finding the configuration accepts is ignored inline
+# (#trivy:ignore:<id>) with the reason above it; any other fails. The checks
+# bundled in the binary are used (--skip-check-update): results depend on
+# TRIVY_VERSION only, and nothing is downloaded.
+deployments-scan:
+	@if ! command -v $(TRIVY) >/dev/null 2>&1; then \
+		echo "deployments-scan: trivy not found, skipping. Install it with:"; \
+		echo "  GOEXPERIMENT=jsonv2 GOBIN=$(TOOLS_BIN) $(GO) install github.com/aquasecurity/trivy/cmd/trivy@$(TRIVY_VERSION)"; \
+		exit 0; \
+	fi; \
+	set -x; $(TRIVY) config --quiet --skip-check-update --exit-code 1 --tf-vars $(TF_DIR)/examples/complete/terraform.tfvars.example $(TF_DIR)
 
 # tflint's terraform ruleset is bundled in the binary: nothing else is
 # downloaded, so `tflint --init` is never needed.

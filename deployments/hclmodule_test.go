@@ -344,12 +344,13 @@ func (m *module) evaluate(t *testing.T, overrides map[string]cty.Value) *evaluat
 	vars := map[string]cty.Value{}
 	for name, v := range m.variables {
 		ty := cty.DynamicPseudoType
+		var defaults *typeexpr.Defaults
 		if a := v.block.Body.Attributes["type"]; a != nil {
-			parsed, diags := typeexpr.TypeConstraint(a.Expr)
+			parsed, defs, diags := typeexpr.TypeConstraintWithDefaults(a.Expr)
 			if diags.HasErrors() {
 				t.Fatalf("%s:%d: variable %q: bad type: %s", a.SrcRange.Filename, a.SrcRange.Start.Line, name, diags.Error())
 			}
-			ty = parsed
+			ty, defaults = parsed, defs
 		}
 		val := cty.UnknownVal(ty)
 		if o, ok := overrides[name]; ok {
@@ -360,6 +361,9 @@ func (m *module) evaluate(t *testing.T, overrides map[string]cty.Value) *evaluat
 				t.Fatalf("%s:%d: variable %q: default is not a constant: %s", a.SrcRange.Filename, a.SrcRange.Start.Line, name, diags.Error())
 			}
 			val = d
+		}
+		if defaults != nil { // optional(type, default) attributes, as Terraform fills them
+			val = defaults.Apply(val)
 		}
 		if ty != cty.DynamicPseudoType {
 			conv, err := convert.Convert(val, ty)
@@ -760,6 +764,7 @@ func terraformFunctions() map[string]function.Function {
 		"regex":            stdlib.RegexFunc,
 		"regexall":         stdlib.RegexAllFunc,
 		"replace":          stdlib.ReplaceFunc,
+		"setsubtract":      stdlib.SetSubtractFunc,
 		"sort":             stdlib.SortFunc,
 		"split":            stdlib.SplitFunc,
 		"startswith":       stringPredicate(strings.HasPrefix),

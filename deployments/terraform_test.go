@@ -5,9 +5,12 @@ package deployments_test
 // validate` and `plan` cannot run). Run with `go test ./deployments/`.
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -18,6 +21,7 @@ import (
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/config"
 	"github.com/genesys-ingest/genesys-ingest/config/workerconfig"
+	"github.com/genesys-ingest/genesys-ingest/starter/intake"
 	"github.com/genesys-ingest/genesys-ingest/worker/backlog"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
@@ -76,12 +80,11 @@ var workerTableGrants = map[string][]string{
 	"batches":       {"dynamodb:PutItem"},
 }
 
-// workerLogAlarms are the worker's log lines the module alarms on.
+// workerLogAlarms are the worker's log lines the module alarms on. What
+// else the worker counts reaches CloudWatch as embedded-format metrics
+// (alarms_test.go).
 var workerLogAlarms = []logAlarm{
 	{message: "workflow failed", value: "1"},
-	{message: "ingestion blocked", value: "1"},
-	{message: "conversations recorded failed", value: "$.recorded"},
-	{message: "fetch scheduler stuck", value: "1"},
 }
 
 // inputSets are the variable settings every module invariant must hold for.
@@ -95,7 +98,11 @@ func inputSets() []struct {
 		vars map[string]cty.Value
 	}{
 		{"required inputs, defaults otherwise", req},
-		{"Temporal mTLS", with(req, "temporal_auth_mode", cty.StringVal("mtls"))},
+		{"forwarder in a VPC, VPC endpoints, event archive, log key", with(req,
+			"lambda_vpc_config", lambdaVPCConfig(),
+			"vpc_endpoints", cty.ObjectVal(map[string]cty.Value{"route_table_ids": cty.ListVal([]cty.Value{cty.StringVal("rtb-0123456789abcdef0")})}),
+			"event_archive_retention_days", cty.NumberIntVal(30),
+			"log_kms_key_arn", cty.StringVal(kmsARN))},
 		{"self-hosted Temporal without auth, TLS flag set", with(req,
 			"temporal_auth_mode", cty.StringVal("none"),
 			"temporal_tls", cty.True,
@@ -202,7 +209,8 @@ func TestWorkerEnvironmentContract(t *testing.T) {
 		"AWS_REGION", "BACKLOG_METRIC_INTERVAL", "BACKLOG_METRIC_NAMESPACE", "DYNAMODB_BATCH_TABLE", "DYNAMODB_TABLE",
 		"FETCH_BATCH_SIZE", "FETCH_CONCURRENCY", "FETCH_MAX_CONCURRENT_ACTIVITIES", "FETCH_RETRY_HORIZON", "FETCH_RETRY_MAX_INTERVAL",
 		"GENESYS_REGION", "GENESYS_REQUESTS_PER_SECOND", "GENESYS_TASK_QUEUE", "LOG_FORMAT", "LOG_LEVEL",
-		"METRICS_ADDRESS", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "WORKER_STOP_TIMEOUT",
+		"METRICS_ADDRESS", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "WORKER_EMF_INTERVAL",
+		"WORKER_METRICS_NAMESPACE", "WORKER_STOP_TIMEOUT",
 	}
 	cases := []struct {
 		mode    string
@@ -211,7 +219,6 @@ func TestWorkerEnvironmentContract(t *testing.T) {
 		secrets []string
 	}{
 		{"api_key", nil, env, []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "TEMPORAL_API_KEY"}},
-		{"mtls", nil, env, []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "TEMPORAL_TLS_CLIENT_CERT_DATA", "TEMPORAL_TLS_CLIENT_KEY_DATA"}},
 		{"none", map[string]cty.Value{"temporal_tls": cty.False}, append(append([]string{}, env...), "TEMPORAL_TLS"), []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET"}},
 	}
 	for _, c := range cases {
@@ -290,7 +297,6 @@ func TestLambdaEnvironmentContract(t *testing.T) {
 	}
 	cases := map[string][]string{
 		"api_key": append(append([]string{}, base...), "TEMPORAL_API_KEY_SECRET_ARN"),
-		"mtls":    append(append([]string{}, base...), "TEMPORAL_TLS_SECRET_ARN"),
 		"none":    base,
 	}
 	for mode, want := range cases {
@@ -385,41 +391,136 @@ func TestForwarderRetrySettings(t *testing.T) {
 	}
 }
 
-// TestEventPattern: the rule matches Genesys partner events by detail-type
-// prefix by default, or exactly the selected topic templates.
+// TestEventPattern: by default the rule forwards the topics the intake
+// ingests a conversation on (customer.end, acw), whether the event names
+// its topic as a template or a concrete topic, in detail-type or in
+// detail.topicName, and nothing else; other topics are listed explicitly.
 func TestEventPattern(t *testing.T) {
 	m := loadModuleDir(t, moduleDir)
 	rule := m.find("resource", "aws_cloudwatch_event_rule", "conversations")
 	if rule == nil {
 		t.Fatal("no aws_cloudwatch_event_rule.conversations")
 	}
-	topics := []string{"v2.detail.events.conversation.{id}.customer.end", "v2.detail.events.conversation.{id}.acw"}
-	topicVals := []cty.Value{cty.StringVal(topics[0]), cty.StringVal(topics[1])}
-	cases := []struct {
-		name string
-		vars map[string]cty.Value
-		want string
-	}{
-		{"default prefix", requiredInputs(),
-			`{"detail-type":[{"prefix":"v2.detail.events.conversation."}],"source":[{"prefix":"aws.partner/genesys.com"}]}`},
-		{"selected topics", with(requiredInputs(), "event_detail_types", cty.ListVal(topicVals)),
-			`{"detail-type":["` + topics[0] + `","` + topics[1] + `"],"source":[{"prefix":"aws.partner/genesys.com"}]}`},
+	pattern := func(t *testing.T, vars map[string]cty.Value) map[string]any {
+		t.Helper()
+		v, a, ok := m.evaluate(t, vars).attr(rule.body(), "event_pattern")
+		if !ok {
+			t.Fatal("the rule has no event_pattern")
+		}
+		s, known := knownString(v)
+		if !known {
+			t.Fatalf("%s:%d: event_pattern cannot be evaluated", a.SrcRange.Filename, a.SrcRange.Start.Line)
+		}
+		var p map[string]any
+		if err := json.Unmarshal([]byte(s), &p); err != nil {
+			t.Fatalf("event_pattern is not JSON: %v", err)
+		}
+		return p
 	}
+	const id = "4f7c8a51-9b0e-4f0a-8a43-1d2e3f4a5b6c"
+	event := func(detailType, topicName string) map[string]any {
+		return map[string]any{
+			"id":          "e-1",
+			"source":      "aws.partner/genesys.com/cloud/0b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/genesys-ingest",
+			"detail-type": detailType,
+			"detail": map[string]any{
+				"topicName": topicName,
+				"eventBody": map[string]any{"conversationId": id, "eventTime": "2026-01-01T00:00:00.000Z"},
+			},
+		}
+	}
+	topic := func(tail string) string { return "v2.detail.events.conversation." + id + "." + tail }
+	template := func(tail string) string { return "v2.detail.events.conversation.{id}." + tail }
+	cases := []struct {
+		name    string
+		event   map[string]any
+		kind    string // the intake's topic kind, "" if it ignores the event
+		forward bool
+	}{
+		{"customer.end template", event(template("customer.end"), topic("customer.end")), "customer.end", true},
+		{"acw template", event(template("acw"), topic("acw")), "acw", true},
+		{"concrete detail-type", event(topic("customer.end"), ""), "customer.end", true},
+		{"topic only in topicName", event("Genesys Cloud event", topic("acw")), "acw", true},
+		{"another conversation topic", event(template("user.start"), topic("user.start")), "user.start", false},
+		{"a topic ending like one", event(template("acd.end"), topic("acd.end")), "acd.end", false},
+		{"not a conversation topic", event("v2.users.{id}.presence", "v2.users."+id+".presence"), "", false},
+	}
+	def := pattern(t, requiredInputs())
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v, a, ok := m.evaluate(t, c.vars).attr(rule.body(), "event_pattern")
-			if !ok {
-				t.Fatal("the rule has no event_pattern")
+			raw, err := json.Marshal(c.event)
+			if err != nil {
+				t.Fatal(err)
 			}
-			got, known := knownString(v)
-			if !known {
-				t.Fatalf("%s:%d: event_pattern cannot be evaluated", a.SrcRange.Filename, a.SrcRange.Start.Line)
+			d, err := intake.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if got != c.want {
-				t.Errorf("event_pattern\n got  %s\n want %s", got, c.want)
+			kind := ""
+			if len(d.Conversations) == 1 {
+				kind = d.Conversations[0].Topic
+			}
+			if kind != c.kind {
+				t.Fatalf("the intake reads this event as %q, the test expects %q", kind, c.kind)
+			}
+			if got := eventPatternMatches(def, c.event); got != c.forward {
+				t.Errorf("the default rule forwards it: %v, want %v (pattern %v)", got, c.forward, def)
 			}
 		})
 	}
+
+	// Other topics are an explicit choice, by template.
+	all := pattern(t, with(requiredInputs(), "event_detail_types", cty.ListVal([]cty.Value{cty.StringVal("v2.detail.events.conversation.{id}.*")})))
+	for _, c := range cases {
+		if got, want := eventPatternMatches(all, c.event), c.kind != ""; got != want {
+			t.Errorf("event_detail_types [v2.detail.events.conversation.{id}.*]: %s forwarded = %v, want %v", c.name, got, want)
+		}
+	}
+}
+
+// eventPatternMatches evaluates the EventBridge pattern features the module
+// uses (exact values, prefix, wildcard, nested fields, $or) on an event.
+func eventPatternMatches(pattern map[string]any, event map[string]any) bool {
+	for key, want := range pattern {
+		if key == "$or" {
+			if !slices.ContainsFunc(want.([]any), func(alt any) bool { return eventPatternMatches(alt.(map[string]any), event) }) {
+				return false
+			}
+			continue
+		}
+		got, present := event[key]
+		switch w := want.(type) {
+		case map[string]any:
+			sub, ok := got.(map[string]any)
+			if !present || !ok || !eventPatternMatches(w, sub) {
+				return false
+			}
+		case []any:
+			s, ok := got.(string)
+			if !present || !ok || !slices.ContainsFunc(w, func(m any) bool { return eventValueMatches(m, s) }) {
+				return false
+			}
+		default:
+			panic(fmt.Sprintf("pattern field %s: %T is not supported here", key, want))
+		}
+	}
+	return true
+}
+
+func eventValueMatches(matcher any, s string) bool {
+	switch m := matcher.(type) {
+	case string:
+		return m == s
+	case map[string]any:
+		if p, ok := m["prefix"].(string); ok {
+			return strings.HasPrefix(s, p)
+		}
+		if w, ok := m["wildcard"].(string); ok {
+			re := "^" + strings.ReplaceAll(regexp.QuoteMeta(w), `\*`, ".*") + "$"
+			return regexp.MustCompile(re).MatchString(s)
+		}
+	}
+	panic(fmt.Sprintf("pattern matcher %v is not supported here", matcher))
 }
 
 // TestDynamoDBTableMatchesStore: the tables' keys and default names are the
@@ -529,93 +630,6 @@ func TestBacklogMetricMatchesPublisher(t *testing.T) {
 	reportFindings(t, "scaling", checkScaling(e, backlog.MetricBacklogCount))
 }
 
-// TestWorkerLogAlarms: the ingestion-blocked alarm fires only after the
-// line was logged in every period for ingestion_blocked_alarm_minutes, with
-// periods long enough that a chunk retrying at its longest backoff logs in
-// each; the failed-conversations alarm sums what was recorded in 5 minutes.
-func TestWorkerLogAlarms(t *testing.T) {
-	m := loadModuleDir(t, moduleDir)
-	blocked := m.find("resource", "aws_cloudwatch_metric_alarm", "ingestion_blocked")
-	failed := m.find("resource", "aws_cloudwatch_metric_alarm", "conversations_recorded_failed")
-	byReason := m.find("resource", "aws_cloudwatch_log_metric_filter", "ingestion_blocked_by_reason")
-	if blocked == nil || failed == nil || byReason == nil {
-		t.Fatal("want aws_cloudwatch_metric_alarm.ingestion_blocked, aws_cloudwatch_metric_alarm.conversations_recorded_failed and aws_cloudwatch_log_metric_filter.ingestion_blocked_by_reason")
-	}
-	num := func(e *evaluator, b *tfBlock, name string) float64 {
-		t.Helper()
-		n, _, ok := numberAttr(e, b, name, -1)
-		if !ok || n < 0 {
-			t.Fatalf("%s.%s cannot be evaluated", b.addr(), name)
-		}
-		return n
-	}
-	str := func(e *evaluator, b *tfBlock, name string) string {
-		v, _, _ := e.attr(b.body(), name)
-		s, _ := knownString(v)
-		return s
-	}
-
-	cases := []struct {
-		maxInterval         string
-		minutes             int64
-		period, evaluations float64
-	}{
-		{"2m", 15, 300, 3},   // the defaults
-		{"2m", 7, 300, 2},    // rounded up to whole periods
-		{"10m", 60, 1200, 3}, // twice the longest backoff
-		{"30s", 1440, 300, 288},
-	}
-	for _, c := range cases {
-		e := m.evaluate(t, with(requiredInputs(),
-			"fetch_retry_max_interval", cty.StringVal(c.maxInterval),
-			"ingestion_blocked_alarm_minutes", cty.NumberIntVal(c.minutes)))
-		reportFindings(t, "conditions", checkConditions(e))
-		period, evals := num(e, blocked, "period"), num(e, blocked, "evaluation_periods")
-		if period != c.period || evals != c.evaluations {
-			t.Errorf("max interval %s, %d minutes: period %gs x %g, want %gs x %g", c.maxInterval, c.minutes, period, evals, c.period, c.evaluations)
-		}
-		if d := num(e, blocked, "datapoints_to_alarm"); d != evals {
-			t.Errorf("ingestion_blocked datapoints_to_alarm = %g, want every one of the %g periods", d, evals)
-		}
-		if period*evals < float64(c.minutes*60) || period*evals > 86400 || int(period)%60 != 0 {
-			t.Errorf("ingestion_blocked evaluates %g x %gs: want at least %d minutes, at most a day, whole minutes", evals, period, c.minutes)
-		}
-		if period < 2*parseDuration(t, c.maxInterval).Seconds() {
-			t.Errorf("ingestion_blocked period %gs is shorter than twice fetch_retry_max_interval %s: a blocked chunk may skip a period", period, c.maxInterval)
-		}
-	}
-
-	e := m.evaluate(t, with(requiredInputs(), "conversations_failed_alarm_threshold", cty.NumberIntVal(5)))
-	for _, c := range []struct {
-		alarm               *tfBlock
-		comparison, missing string
-		threshold           float64
-	}{
-		{blocked, "GreaterThanOrEqualToThreshold", "notBreaching", 1},
-		{failed, "GreaterThanThreshold", "notBreaching", 5},
-	} {
-		if got := str(e, c.alarm, "comparison_operator"); got != c.comparison {
-			t.Errorf("%s comparison_operator = %q, want %q", c.alarm.addr(), got, c.comparison)
-		}
-		if got := str(e, c.alarm, "treat_missing_data"); got != c.missing {
-			t.Errorf("%s treat_missing_data = %q, want %q", c.alarm.addr(), got, c.missing)
-		}
-		if got := num(e, c.alarm, "threshold"); got != c.threshold {
-			t.Errorf("%s threshold = %g, want %g", c.alarm.addr(), got, c.threshold)
-		}
-	}
-	if p := num(e, failed, "period"); p != 300 {
-		t.Errorf("conversations_recorded_failed period = %gs, want 300", p)
-	}
-
-	// The per-reason metric: dimension Reason from the line's reason field.
-	mt := nestedBlock(byReason.body(), "metric_transformation")
-	dims, _, _ := e.attr(mt.Body, "dimensions")
-	if r, ok := attrOf(dims, "Reason"); !ok || !isString(r, "$.reason") {
-		t.Errorf("%s dimensions = %s, want { Reason = \"$.reason\" }", byReason.addr(), show(dims))
-	}
-}
-
 // TestDefaultsMatchTheCode: the module's defaults are the ones the worker
 // and the forwarder fall back to, and its validations accept their limits.
 func TestDefaultsMatchTheCode(t *testing.T) {
@@ -641,6 +655,7 @@ func TestDefaultsMatchTheCode(t *testing.T) {
 		{"worker_max_concurrent_fetches", num("worker_max_concurrent_fetches"), float64(workerconfig.DefaultMaxConcurrentFetches)},
 		{"worker_metrics_address", str("worker_metrics_address"), workerconfig.DefaultMetricsAddress},
 		{"backlog_metric_interval_seconds", time.Duration(num("backlog_metric_interval_seconds")) * time.Second, workerconfig.DefaultBacklogMetricInterval},
+		{"worker_metrics_namespace", str("worker_metrics_namespace"), workerconfig.DefaultMetricsNamespace},
 	} {
 		if c.got != c.want {
 			t.Errorf("variable %s defaults to %v, the code's default is %v", c.variable, c.got, c.want)
@@ -727,6 +742,23 @@ func TestValidationsRejectBadInputs(t *testing.T) {
 		{"start timeout zero", with(requiredInputs(), "forwarder_start_timeout", cty.StringVal("0s")), "forwarder_start_timeout must be above 0"},
 		{"worker logs errors only", with(requiredInputs(), "worker_log_level", cty.StringVal("error")), "validation of var.worker_log_level fails"},
 		{"ingestion blocked alarm under 5 minutes", with(requiredInputs(), "ingestion_blocked_alarm_minutes", cty.NumberIntVal(2)), "validation of var.ingestion_blocked_alarm_minutes fails"},
+		{"ingestion blocked alarm beyond Metrics Insights' 3 hours", with(requiredInputs(), "ingestion_blocked_alarm_minutes", cty.NumberIntVal(181)), "validation of var.ingestion_blocked_alarm_minutes fails"},
+		{"ingestion blocked period beyond Metrics Insights' 3 hours", with(requiredInputs(), "fetch_retry_max_interval", cty.StringVal("91m")), "precondition of aws_cloudwatch_metric_alarm.ingestion_blocked fails: fetch_retry_max_interval must be at most 90m"},
+		{"Temporal mTLS", with(requiredInputs(), "temporal_auth_mode", cty.StringVal("mtls")), `validation of var.temporal_auth_mode fails: temporal_auth_mode "mtls" is not supported yet: the forwarder Lambda reads only an API key`},
+		{"no metrics server for the health check", with(requiredInputs(), "worker_metrics_address", cty.StringVal("")), "validation of var.worker_metrics_address fails"},
+		{"no topics", with(requiredInputs(), "event_detail_types", cty.ListValEmpty(cty.String)), "validation of var.event_detail_types fails"},
+		{"archive for part of a day", with(requiredInputs(), "event_archive_retention_days", cty.NumberFloatVal(1.5)), "validation of var.event_archive_retention_days fails"},
+		{"forwarder in a VPC without a security group", with(requiredInputs(), "lambda_vpc_config", cty.ObjectVal(map[string]cty.Value{
+			"subnet_ids":         cty.ListVal([]cty.Value{cty.StringVal("subnet-0123456789abcdef0")}),
+			"security_group_ids": cty.ListValEmpty(cty.String),
+		})), "validation of var.lambda_vpc_config fails"},
+		{"VPC endpoint the worker does not call", with(requiredInputs(), "vpc_endpoints", cty.ObjectVal(map[string]cty.Value{
+			"route_table_ids":    cty.ListVal([]cty.Value{cty.StringVal("rtb-0123456789abcdef0")}),
+			"interface_services": cty.ListVal([]cty.Value{cty.StringVal("sts")}),
+		})), "validation of var.vpc_endpoints fails"},
+		{"gateway endpoints without route tables", with(requiredInputs(), "vpc_endpoints", cty.ObjectVal(map[string]cty.Value{
+			"route_table_ids": cty.ListValEmpty(cty.String),
+		})), "validation of var.vpc_endpoints fails"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -1175,6 +1207,24 @@ resource "aws_security_group" "g" {
     to_port   = 0
   }
 }`, "inline.tf:2: aws_security_group.g has ingress rules"},
+		{"ingress rule to the worker from an address range", evaluated(checkECS), `
+resource "aws_security_group" "w" {}
+resource "aws_ecs_service" "s" {
+  network_configuration {
+    assign_public_ip = false
+    security_groups  = [aws_security_group.w.id]
+  }
+}
+resource "aws_vpc_security_group_ingress_rule" "i" {
+  security_group_id = aws_security_group.w.id
+  cidr_ipv4         = "10.0.0.0/8"
+}`, "inline.tf:10: aws_vpc_security_group_ingress_rule.i: the worker security group aws_security_group.w must have no ingress"},
+		{"ingress rule from an address range", evaluated(checkECS), `
+resource "aws_security_group" "endpoints" {}
+resource "aws_vpc_security_group_ingress_rule" "i" {
+  security_group_id = aws_security_group.endpoints.id
+  cidr_ipv4         = "0.0.0.0/0"
+}`, "inline.tf:3: aws_vpc_security_group_ingress_rule.i must allow a security group (referenced_security_group_id), not an address range"},
 		{"egress port range", evaluated(checkECS), `
 resource "aws_vpc_security_group_egress_rule" "e" {
   ip_protocol = "tcp"

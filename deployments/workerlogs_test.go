@@ -191,10 +191,7 @@ func TestWorkerLogJSONMatchesFilters(t *testing.T) {
 	lines := captureWorkerLog(t, func(l temporallog.Logger) {
 		// As activity.GetLogger adds the activity's tags.
 		l = temporallog.With(l, "ActivityType", "FetchAndStoreConversations", "Attempt", 3)
-		l.Warn("ingestion blocked", "reason", "GenesysRateLimited", "error", "429 Too Many Requests")
-		l.Warn("conversations recorded failed", "recorded", 3, "keptStored", 1)
 		l.Error("workflow failed", "batchId", "b-1", "error", "boom")
-		l.Error("fetch scheduler stuck", "schedulerId", "genesys-fetch-scheduler-q", "reason", "its workflow task has failed 3 times in a row")
 	})
 	byMessage := map[string]map[string]any{}
 	for _, line := range lines {

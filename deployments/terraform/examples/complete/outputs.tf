@@ -63,6 +63,11 @@ output "temporal_secret_arn" {
   value       = module.genesys_ingest.temporal_secret_arn
 }
 
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the pipeline (throughput, outcomes, budget use, 429s, freshness)."
+  value       = module.genesys_ingest.dashboard_name
+}
+
 output "alarm_topic_arn" {
   description = "SNS topic of the alarms."
   value       = aws_sns_topic.alarms.arn

@@ -50,7 +50,7 @@ variable "existing_event_bus_name" {
 }
 
 variable "event_detail_types" {
-  description = "Exact detail-types to forward; empty forwards every v2.detail.events.conversation.* event."
+  description = "Genesys topic templates to forward ({id} for any id); the module's default is the topics the intake ingests on."
   type        = list(string)
   default = [
     "v2.detail.events.conversation.{id}.customer.end",
@@ -74,7 +74,7 @@ variable "temporal_namespace" {
 }
 
 variable "temporal_auth_mode" {
-  description = "api_key, mtls or none."
+  description = "api_key or none (mtls is refused until the forwarder reads a client certificate)."
   type        = string
   default     = "api_key"
 }

@@ -1,6 +1,9 @@
 # Alarms notify var.alarm_sns_topic_arn when set (and when they recover).
 
 # --- Dead-letter queues: any message means an event was not ingested --------
+#
+# SQS stops reporting the metrics of a queue idle for six hours: missing
+# data is an empty queue (notBreaching).
 
 resource "aws_cloudwatch_metric_alarm" "events_dlq" {
   alarm_name          = "${var.name}-events-dlq-not-empty"
@@ -63,6 +66,9 @@ resource "aws_cloudwatch_metric_alarm" "events_queue_age" {
 }
 
 # --- Forwarder Lambda ----------------------------------------------------------
+#
+# Lambda reports Errors and Throttles only for invocations: missing data is
+# no traffic (notBreaching).
 
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   alarm_name          = "${var.name}-forwarder-errors"
@@ -111,6 +117,7 @@ resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
 # a metric filter turns those lines into a count. A log metric needs nothing
 # from the worker beyond that line (no extra IAM, no CloudWatch client in the
 # workflow path) and also counts failures while the backlog publisher is off.
+# The filter publishes only on a match: missing data is no failure.
 resource "aws_cloudwatch_log_metric_filter" "workflow_failures" {
   name           = "${var.name}-workflow-failures"
   log_group_name = aws_cloudwatch_log_group.worker.name
@@ -140,52 +147,25 @@ resource "aws_cloudwatch_metric_alarm" "workflow_failures" {
   tags                = local.tags
 }
 
+# --- Worker metrics (embedded metric format, local.metrics_namespace) --------
+#
+# The worker writes these as embedded-format JSON lines to its log group and
+# only when there is something to count, so missing data means "nothing
+# happened" and is notBreaching; a worker that runs no task at all is what
+# temporal-backlog-stale (missing data breaching) reports.
+
 # Ingestion blocked. On every failed attempt at a systemic error (Genesys
 # unavailable, throttling or refusing the client's authority, a malformed
-# response, DynamoDB unavailable, network errors) the worker logs one line
-# with msg "ingestion blocked" and the error type in "reason"; the chunk is
-# retried until fetch_retry_horizon. One filter counts all of them (the
-# alarm's metric), the other the same lines per Reason, to see the cause.
-resource "aws_cloudwatch_log_metric_filter" "ingestion_blocked" {
-  name           = "${var.name}-ingestion-blocked"
-  log_group_name = aws_cloudwatch_log_group.worker.name
-  pattern        = local.ingestion_blocked_log_pattern
-
-  metric_transformation {
-    namespace = local.backlog_metric_namespace
-    name      = local.ingestion_blocked_metric
-    value     = "1"
-    unit      = "Count"
-  }
-}
-
-resource "aws_cloudwatch_log_metric_filter" "ingestion_blocked_by_reason" {
-  name           = "${var.name}-ingestion-blocked-by-reason"
-  log_group_name = aws_cloudwatch_log_group.worker.name
-  pattern        = local.ingestion_blocked_log_pattern
-
-  metric_transformation {
-    namespace = local.backlog_metric_namespace
-    name      = local.ingestion_blocked_metric
-    value     = "1"
-    unit      = "Count"
-    dimensions = {
-      Reason = "$.reason"
-    }
-  }
-}
-
-# Fires when the line was logged in every period for
-# ingestion_blocked_alarm_minutes: a sustained outage, not a blip that the
-# retries absorb. Missing data (nothing blocked, or no worker running, which
-# temporal-backlog-stale reports) is not breaching.
+# response, DynamoDB unavailable, network errors) the worker counts
+# IngestionBlocked by Reason (and logs "ingestion blocked"); the chunk is
+# retried until fetch_retry_horizon. The metric has no total without a
+# dimension, and an alarm cannot use SEARCH: a Metrics Insights query sums
+# every Reason, including any added later. Fires when the count was above
+# zero in every period for ingestion_blocked_alarm_minutes: a sustained
+# outage, not a blip that the retries absorb.
 resource "aws_cloudwatch_metric_alarm" "ingestion_blocked" {
   alarm_name          = "${var.name}-ingestion-blocked"
-  alarm_description   = "The worker has logged \"ingestion blocked\" for ${var.ingestion_blocked_alarm_minutes} minutes: Genesys or DynamoDB unavailable, throttling, or the OAuth client lost its permission. Conversations wait (up to ${var.fetch_retry_horizon}) and are ingested once the cause is fixed; see ${local.ingestion_blocked_metric} by Reason in ${local.backlog_metric_namespace} and ${aws_cloudwatch_log_group.worker.name}."
-  namespace           = local.backlog_metric_namespace
-  metric_name         = aws_cloudwatch_log_metric_filter.ingestion_blocked.metric_transformation[0].name
-  statistic           = "Sum"
-  period              = local.ingestion_blocked_period_seconds
+  alarm_description   = "The worker has counted IngestionBlocked for ${var.ingestion_blocked_alarm_minutes} minutes: Genesys or DynamoDB unavailable, throttling, or the OAuth client lost its permission. Conversations wait (up to ${var.fetch_retry_horizon}) and are ingested once the cause is fixed; see IngestionBlocked by Reason in ${local.metrics_namespace} and the \"ingestion blocked\" lines in ${aws_cloudwatch_log_group.worker.name}."
   evaluation_periods  = local.ingestion_blocked_evaluation_periods
   datapoints_to_alarm = local.ingestion_blocked_evaluation_periods
   comparison_operator = "GreaterThanOrEqualToThreshold"
@@ -194,31 +174,32 @@ resource "aws_cloudwatch_metric_alarm" "ingestion_blocked" {
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
   tags                = local.tags
+
+  metric_query {
+    id          = "blocked"
+    label       = "IngestionBlocked, all reasons"
+    expression  = "SELECT SUM(IngestionBlocked) FROM SCHEMA(\"${local.metrics_namespace}\", Reason)"
+    period      = local.ingestion_blocked_period_seconds
+    return_data = true
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.ingestion_blocked_period_seconds <= local.metrics_insights_alarm_range_seconds
+      error_message = "fetch_retry_max_interval must be at most 90m: the ingestion-blocked alarm's period is twice that, and its Metrics Insights query evaluates only the last 3 hours."
+    }
+  }
 }
 
 # Conversations recorded failed: after fetch_retry_horizon of systemic
 # errors, or at once for what one conversation causes (Genesys refuses it,
 # an unusable record, DynamoDB rejects the item, never in analytics within
-# ready_timeout). The worker logs msg "conversations recorded failed" with
-# the number of failed items it wrote in "recorded"; the filter sums it.
-resource "aws_cloudwatch_log_metric_filter" "conversations_recorded_failed" {
-  name           = "${var.name}-conversations-recorded-failed"
-  log_group_name = aws_cloudwatch_log_group.worker.name
-  pattern        = local.conversations_recorded_failed_log_pattern
-
-  metric_transformation {
-    namespace = local.backlog_metric_namespace
-    name      = local.conversations_recorded_failed_metric
-    value     = "$.recorded"
-    unit      = "Count"
-  }
-}
-
+# ready_timeout). The worker counts the failed items it writes.
 resource "aws_cloudwatch_metric_alarm" "conversations_recorded_failed" {
   alarm_name          = "${var.name}-conversations-recorded-failed"
   alarm_description   = "The worker recorded more than ${var.conversations_failed_alarm_threshold} conversations failed in 5 minutes. List them with `starter conversations list --status failed` (table ${aws_dynamodb_table.conversations.name}), fix the cause, then `starter conversations retry`."
-  namespace           = local.backlog_metric_namespace
-  metric_name         = aws_cloudwatch_log_metric_filter.conversations_recorded_failed.metric_transformation[0].name
+  namespace           = local.metrics_namespace
+  metric_name         = "ConversationsRecordedFailed"
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -235,31 +216,59 @@ resource "aws_cloudwatch_metric_alarm" "conversations_recorded_failed" {
 # not answer queries, or conversations are queued and nothing is fetched.
 # Signals to it still succeed and nothing is left on the task queues, so
 # neither the batches' pings nor the backlog alarm would notice. A batch
-# that has heard nothing for 10 minutes checks it; the worker then logs
-# msg "fetch scheduler stuck" at error level.
-resource "aws_cloudwatch_log_metric_filter" "scheduler_stuck" {
-  name           = "${var.name}-fetch-scheduler-stuck"
-  log_group_name = aws_cloudwatch_log_group.worker.name
-  pattern        = local.scheduler_stuck_log_pattern
-
-  metric_transformation {
-    namespace = local.backlog_metric_namespace
-    name      = local.scheduler_stuck_metric
-    value     = "1"
-    unit      = "Count"
-  }
-}
-
+# that has heard nothing for 10 minutes checks it; the worker then counts
+# FetchSchedulerStalled (and logs "fetch scheduler stuck" with the reason).
 resource "aws_cloudwatch_metric_alarm" "scheduler_stuck" {
   alarm_name          = "${var.name}-fetch-scheduler-stuck"
-  alarm_description   = "A batch found the fetch scheduler making no progress; the log line's reason says why. If its workflow task fails after a deploy, roll the worker back (or reset the scheduler workflow to its last good workflow task); if it was terminated, the next batch starts a new one."
-  namespace           = local.backlog_metric_namespace
-  metric_name         = aws_cloudwatch_log_metric_filter.scheduler_stuck.metric_transformation[0].name
+  alarm_description   = "A batch found the fetch scheduler making no progress with work queued; the worker's \"fetch scheduler stuck\" log line says why. If its workflow task fails after a deploy, roll the worker back (or reset the scheduler workflow to its last good workflow task); if it was terminated, the next batch starts a new one."
+  namespace           = local.metrics_namespace
+  metric_name         = "FetchSchedulerStalled"
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = local.tags
+}
+
+# 429s. The fetch queue's rate limit keeps the fleet below
+# genesys_requests_per_second, so 429s that last mean someone else spends
+# the OAuth client's budget, or Genesys lowered it. Each is retried after
+# Retry-After (ingestion-blocked fires if nothing gets through).
+resource "aws_cloudwatch_metric_alarm" "genesys_rate_limited" {
+  alarm_name          = "${var.name}-genesys-rate-limited"
+  alarm_description   = "Genesys answered more than ${var.rate_limited_alarm_threshold} requests per 5 minutes with 429 for 15 minutes. Find the other consumer of the OAuth client, or lower genesys_requests_per_second (now ${var.genesys_requests_per_second}/s)."
+  namespace           = local.metrics_namespace
+  metric_name         = "GenesysRateLimited"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 3
+  datapoints_to_alarm = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.rate_limited_alarm_threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = local.tags
+}
+
+# Freshness: event time to the conversation stored. Three 5-minute periods
+# in a row, so that a burst (a backlog drained after an outage, which the
+# other alarms report) or the few samples of a quiet hour do not page.
+resource "aws_cloudwatch_metric_alarm" "freshness" {
+  alarm_name          = "${var.name}-freshness-p99"
+  alarm_description   = "The 99th percentile of Freshness (event to stored) has been above ${var.freshness_p99_alarm_ms} ms for 15 minutes. Check the dashboard ${var.name}: budget use at 100% means more work than genesys_requests_per_second allows; a growing events queue or Temporal backlog points at the forwarder or the worker."
+  namespace           = local.metrics_namespace
+  metric_name         = "Freshness"
+  extended_statistic  = "p99"
+  period              = 300
+  evaluation_periods  = 3
+  datapoints_to_alarm = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.freshness_p99_alarm_ms
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions

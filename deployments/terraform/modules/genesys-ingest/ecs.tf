@@ -12,15 +12,19 @@ resource "aws_ecs_cluster" "this" {
   }
 }
 
+# Encrypted at rest by CloudWatch Logs; see aws_cloudwatch_log_group.lambda
+# for when log_kms_key_arn is worth it.
 resource "aws_cloudwatch_log_group" "worker" {
   name              = "/ecs/${var.name}/worker"
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
   tags              = local.tags
 }
 
-# No ingress rules at all; egress only to HTTPS (AWS APIs, ECR, Genesys
-# Cloud) and to the Temporal frontend port. DNS to the VPC resolver is not
-# subject to security groups.
+# No ingress rules at all; egress only to HTTPS (Genesys Cloud, and the AWS
+# APIs: through vpc_endpoints when given, else the NAT gateway) and to the
+# Temporal frontend port. DNS to the VPC resolver is not subject to security
+# groups.
 resource "aws_security_group" "worker" {
   name        = "${var.name}-worker"
   description = "genesys-ingest worker tasks: no inbound, outbound HTTPS and Temporal only"
@@ -28,9 +32,16 @@ resource "aws_security_group" "worker" {
   tags        = local.tags
 }
 
+# The Genesys Cloud API (api.<region domain>) is served from addresses that
+# Genesys does not publish and that change (CloudFront and AWS ranges), and
+# a security group can only name addresses: HTTPS must be open to all of
+# them. With vpc_endpoints the AWS APIs stay inside the VPC and this rule
+# carries Genesys only (and Temporal, when its port is 443); narrow it
+# further with an egress proxy or a firewall that filters by host name.
+#trivy:ignore:AWS-0104
 resource "aws_vpc_security_group_egress_rule" "worker_https" {
   security_group_id = aws_security_group.worker.id
-  description       = "HTTPS to AWS APIs, ECR and the Genesys Cloud API"
+  description       = "HTTPS to the Genesys Cloud API (and AWS APIs without VPC endpoints)"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -38,6 +49,10 @@ resource "aws_vpc_security_group_egress_rule" "worker_https" {
   tags              = local.tags
 }
 
+# 0.0.0.0/0 by default: Temporal Cloud's endpoints have no fixed addresses.
+# Narrow temporal_egress_cidr_blocks to a self-hosted server's addresses, or
+# to the subnets of a Temporal Cloud PrivateLink endpoint.
+#trivy:ignore:AWS-0104
 resource "aws_vpc_security_group_egress_rule" "worker_temporal" {
   for_each = local.temporal_port == 443 ? toset([]) : toset(var.temporal_egress_cidr_blocks)
 
@@ -84,6 +99,18 @@ resource "aws_ecs_task_definition" "worker" {
           awslogs-region        = local.region
           awslogs-stream-prefix = "worker"
         }
+      }
+      # The image is distroless (no shell, no curl): the worker binary asks
+      # its own /healthz on METRICS_ADDRESS. ECS replaces a task that fails
+      # three checks in a row, e.g. after Temporal went unanswered for
+      # WORKER_UNHEALTHY_AFTER; startPeriod covers dialing Temporal and
+      # starting the pollers, before which /healthz is not served.
+      healthCheck = {
+        command     = ["CMD", "/worker", "healthcheck"]
+        interval    = 30
+        timeout     = 5
+        retries     = 3
+        startPeriod = 30
       }
       # No portMappings: nothing connects to the worker.
     }

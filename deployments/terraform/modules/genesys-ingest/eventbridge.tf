@@ -18,10 +18,22 @@ resource "aws_cloudwatch_event_bus" "genesys" {
 
 locals {
   event_bus_name = local.create_event_bus ? one(aws_cloudwatch_event_bus.genesys[*].name) : var.existing_event_bus_name
+  event_bus_arn  = local.create_event_bus ? one(aws_cloudwatch_event_bus.genesys[*].arn) : "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/${var.existing_event_bus_name}"
 }
 
-# Conversation events only: by default every detail-type under
-# v2.detail.events.conversation., or exactly the configured topic templates.
+# Every event of the bus, not only the rule's topics: a replay can then also
+# feed a topic added to event_detail_types later.
+resource "aws_cloudwatch_event_archive" "genesys" {
+  count = var.event_archive_retention_days == null ? 0 : 1
+
+  name             = "${var.name}-genesys"
+  description      = "Genesys Cloud events of ${local.event_bus_name}, for replay"
+  event_source_arn = local.event_bus_arn
+  retention_days   = var.event_archive_retention_days
+}
+
+# The topics of event_detail_types only (by default those the intake
+# ingests on), by template or concrete topic name.
 resource "aws_cloudwatch_event_rule" "conversations" {
   name           = "${var.name}-conversations"
   description    = "Genesys Cloud conversation events to the ${var.name} SQS queue"

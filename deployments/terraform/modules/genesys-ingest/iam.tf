@@ -1,6 +1,6 @@
 # One role per component, inline policies only, each statement naming the
 # actions it needs on the ARNs it needs. The Go tests in deployments/ reject a
-# wildcard action, and a "*" resource except for the two actions that AWS does
+# wildcard action, and a "*" resource except for the actions that AWS does
 # not authorize per resource (documented where they are used).
 
 # ---------------------------------------------------------------------------
@@ -44,7 +44,7 @@ data "aws_iam_policy_document" "lambda" {
     resources = [aws_sqs_queue.events.arn]
   }
 
-  # The Temporal secret only (the API key, or the mTLS pair); never the
+  # The Temporal secret only (the API key); never the
   # Genesys client secret.
   dynamic "statement" {
     for_each = local.temporal_needs_secret ? [local.temporal_secret_arn] : []
@@ -79,6 +79,41 @@ data "aws_iam_policy_document" "lambda" {
         variable = "kms:ViaService"
         values   = ["secretsmanager.${local.region}.amazonaws.com"]
       }
+    }
+  }
+
+  # In a VPC (lambda_vpc_config), Lambda creates and deletes the function's
+  # network interfaces with this role: in the given subnets and security
+  # groups only.
+  dynamic "statement" {
+    for_each = var.lambda_vpc_config == null ? [] : [var.lambda_vpc_config]
+
+    content {
+      sid = "ManageVpcNetworkInterfaces"
+      actions = [
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface",
+        "ec2:UnassignPrivateIpAddresses",
+      ]
+      resources = concat(
+        ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*"],
+        [for s in statement.value.subnet_ids : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:subnet/${s}"],
+        [for g in statement.value.security_group_ids : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/${g}"],
+      )
+    }
+  }
+
+  # The EC2 Describe actions support no resource-level permission (Service
+  # Authorization Reference, Amazon EC2), so the resource must be "*"; they
+  # only read.
+  dynamic "statement" {
+    for_each = var.lambda_vpc_config == null ? [] : ["describe"]
+
+    content {
+      sid       = "DescribeVpcNetwork"
+      actions   = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+      resources = ["*"]
     }
   }
 }
@@ -196,9 +231,11 @@ resource "aws_iam_role" "ecs_task" {
 
 # Exactly the calls activities/store makes at run time: BatchGetItem and
 # GetItem to compare with the stored item, conditional PutItem to write a
-# conversation or a failed item, PutItem of a batch's audit record. Tables
-# are created by Terraform (CreateTable/DescribeTable are for local stacks
-# only, with -create-table) and scanned only by operators' `starter` CLI.
+# conversation or a failed item, PutItem of a batch's audit record; GetItem
+# is also how the worker's readiness probe (/readyz) finds the table
+# reachable. Nothing updates or deletes items. Tables are created by
+# Terraform (CreateTable/DescribeTable are for local stacks only, with
+# -create-table) and scanned only by operators' `starter` CLI.
 data "aws_iam_policy_document" "ecs_task" {
   statement {
     sid = "ConversationsTable"

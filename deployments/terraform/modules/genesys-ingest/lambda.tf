@@ -1,11 +1,22 @@
 # Forwarder: receives batches of SQS messages (EventBridge envelopes) and
 # starts one Temporal workflow per batch. Built by `make lambda`.
+
+# CloudWatch Logs encrypts every log group at rest with its own keys; a
+# customer managed key (log_kms_key_arn) is for whoever must control or
+# audit the key, and needs a key policy for the Logs service.
 resource "aws_cloudwatch_log_group" "lambda" {
   name              = "/aws/lambda/${var.name}-forwarder"
   retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
   tags              = local.tags
 }
 
+# No X-Ray: the forwarder has no X-Ray instrumentation, so active tracing
+# would record only the invocation segment, whose duration, errors and
+# throttles are the Lambda metrics already alarmed on, and would need
+# xray:PutTraceSegments on Resource "*". The workflow it starts is traced
+# by Temporal's own history.
+#trivy:ignore:AWS-0066
 resource "aws_lambda_function" "forwarder" {
   function_name    = "${var.name}-forwarder"
   description      = "Starts a Temporal workflow per batch of Genesys conversation events"
@@ -21,6 +32,15 @@ resource "aws_lambda_function" "forwarder" {
 
   environment {
     variables = local.lambda_environment
+  }
+
+  dynamic "vpc_config" {
+    for_each = var.lambda_vpc_config == null ? [] : [var.lambda_vpc_config]
+
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
   }
 
   logging_config {

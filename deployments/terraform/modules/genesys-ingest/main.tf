@@ -3,7 +3,8 @@
 # -> Temporal worker on ECS Fargate -> DynamoDB.
 #
 # Resources are grouped by component: eventbridge.tf, sqs.tf, lambda.tf,
-# dynamodb.tf, ecs.tf, autoscaling.tf, secrets.tf, iam.tf, alarms.tf.
+# dynamodb.tf, ecs.tf, endpoints.tf, autoscaling.tf, secrets.tf, iam.tf,
+# alarms.tf, dashboard.tf.
 
 data "aws_caller_identity" "current" {}
 
@@ -21,17 +22,19 @@ locals {
   # --- EventBridge -----------------------------------------------------------
   create_event_bus          = var.existing_event_bus_name == null
   partner_event_source_name = "aws.partner/genesys.com/cloud/${coalesce(var.genesys_org_id, "unset")}/${coalesce(var.genesys_event_source_suffix, "unset")}"
-  # Exact detail-types when given, else one prefix. Two JSON strings: a list
-  # of strings and a list of objects would not unify in a conditional.
-  event_pattern_exact = jsonencode({
-    source        = [{ prefix = "aws.partner/genesys.com" }]
-    "detail-type" = var.event_detail_types
+  # The intake reads the topic from detail-type, or from detail.topicName
+  # when detail-type carries none (starter/intake): match either, with the
+  # {id} of a template standing for any id, as the intake's own
+  # normalization does. Genesys puts the template itself in detail-type,
+  # which "*" matches too.
+  event_topic_wildcards = [for t in var.event_detail_types : { wildcard = replace(t, "{id}", "*") }]
+  event_pattern = jsonencode({
+    source = [{ prefix = "aws.partner/genesys.com" }]
+    "$or" = [
+      { "detail-type" = local.event_topic_wildcards },
+      { detail = { topicName = local.event_topic_wildcards } },
+    ]
   })
-  event_pattern_prefix = jsonencode({
-    source        = [{ prefix = "aws.partner/genesys.com" }]
-    "detail-type" = [{ prefix = var.event_detail_type_prefix }]
-  })
-  event_pattern = length(var.event_detail_types) > 0 ? local.event_pattern_exact : local.event_pattern_prefix
 
   # --- SQS -----------------------------------------------------------------
   # AWS: the visibility timeout of a Lambda event source queue must be at
@@ -56,24 +59,24 @@ locals {
   backlog_age_metric_name  = "ApproximateBacklogAge"
   workflow_failure_metric  = "WorkflowFailures"
 
-  # Log lines the worker writes (JSON, message key "msg") that the metric
-  # filters in alarms.tf count; the Go tests in deployments/ check them
-  # against the worker's code and its logger's JSON.
-  ingestion_blocked_log_pattern             = "{ $.msg = \"ingestion blocked\" }"
-  ingestion_blocked_metric                  = "IngestionBlocked"
-  conversations_recorded_failed_log_pattern = "{ $.msg = \"conversations recorded failed\" }"
-  conversations_recorded_failed_metric      = "ConversationsRecordedFailed"
-  scheduler_stuck_log_pattern               = "{ $.msg = \"fetch scheduler stuck\" }"
-  scheduler_stuck_metric                    = "FetchSchedulerStuck"
+  # The worker's own metrics reach CloudWatch as embedded metric format
+  # lines in its log group (WORKER_METRICS_NAMESPACE): no agent, no
+  # PutMetricData permission. Every task writes them once a minute, which
+  # is also the window of its GenesysBudgetUse: the dashboard's Sum over a
+  # minute is then the fleet's budget use.
+  metrics_namespace        = var.worker_metrics_namespace
+  metrics_interval_seconds = 60
 
-  # A blocked chunk logs once per attempt, and attempts are at most
-  # fetch_retry_max_interval apart (plus the attempt itself): a period of
-  # twice that, and at least 5 minutes, sees a line in every period for as
-  # long as ingestion stays blocked (1-minute periods would have gaps with
-  # the default 2m backoff, and the alarm would never fire). The minutes are
-  # rounded up to whole periods, within CloudWatch's one-day evaluation range.
-  ingestion_blocked_period_seconds     = min(86400, max(300, 60 * ceil(2 * local.fetch_retry_max_interval_seconds / 60)))
-  ingestion_blocked_evaluation_periods = max(1, min(ceil(var.ingestion_blocked_alarm_minutes * 60 / local.ingestion_blocked_period_seconds), floor(86400 / local.ingestion_blocked_period_seconds)))
+  # The worker counts IngestionBlocked once per failed attempt of a blocked
+  # chunk, and attempts are at most fetch_retry_max_interval apart (plus the
+  # attempt itself): a period of twice that, and at least 5 minutes, sees a
+  # count in every period for as long as ingestion stays blocked (1-minute
+  # periods would have gaps with the default 2m backoff, and the alarm would
+  # never fire). The minutes are rounded up to whole periods, within the
+  # 3 hours a Metrics Insights alarm evaluates (see alarms.tf).
+  metrics_insights_alarm_range_seconds = 10800
+  ingestion_blocked_period_seconds     = max(300, 60 * ceil(2 * local.fetch_retry_max_interval_seconds / 60))
+  ingestion_blocked_evaluation_periods = max(1, min(ceil(var.ingestion_blocked_alarm_minutes * 60 / local.ingestion_blocked_period_seconds), floor(local.metrics_insights_alarm_range_seconds / local.ingestion_blocked_period_seconds)))
 
   # --- Go durations in seconds (the variables' validations allow only
   # <number><ms|s|m|h> terms, e.g. 90s, 2m, 1h30m) ---------------------------
@@ -96,7 +99,6 @@ locals {
     },
     # The forwarder reads the secret itself on its first invocation.
     { for k, v in { TEMPORAL_API_KEY_SECRET_ARN = local.temporal_secret_arn } : k => v if var.temporal_auth_mode == "api_key" },
-    { for k, v in { TEMPORAL_TLS_SECRET_ARN = local.temporal_secret_arn } : k => v if var.temporal_auth_mode == "mtls" },
   )
 
   # --- Worker container ----------------------------------------------------
@@ -125,6 +127,8 @@ locals {
       LOG_FORMAT               = "json"
       LOG_LEVEL                = var.worker_log_level
       METRICS_ADDRESS          = var.worker_metrics_address
+      WORKER_METRICS_NAMESPACE = local.metrics_namespace
+      WORKER_EMF_INTERVAL      = "${local.metrics_interval_seconds}s"
       BACKLOG_METRIC_NAMESPACE = local.backlog_metric_namespace
       BACKLOG_METRIC_INTERVAL  = "${var.backlog_metric_interval_seconds}s"
     },
@@ -139,12 +143,6 @@ locals {
       GENESYS_CLIENT_SECRET = { arn = local.genesys_secret_arn, key = "client_secret" }
     },
     { for k, v in { TEMPORAL_API_KEY = { arn = local.temporal_secret_arn, key = "api_key" } } : k => v if var.temporal_auth_mode == "api_key" },
-    {
-      for k, v in {
-        TEMPORAL_TLS_CLIENT_CERT_DATA = { arn = local.temporal_secret_arn, key = "tls_client_cert" }
-        TEMPORAL_TLS_CLIENT_KEY_DATA  = { arn = local.temporal_secret_arn, key = "tls_client_key" }
-      } : k => v if var.temporal_auth_mode == "mtls"
-    },
   )
 
   worker_environment_list = [for k in sort(keys(local.worker_environment)) : { name = k, value = local.worker_environment[k] }]

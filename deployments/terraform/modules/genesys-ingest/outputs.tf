@@ -89,26 +89,40 @@ output "genesys_secret_arn" {
 }
 
 output "temporal_secret_arn" {
-  description = "ARN of the secret holding the Temporal credentials (JSON api_key, or tls_client_cert and tls_client_key); null when temporal_auth_mode is none."
+  description = "ARN of the secret holding the Temporal API key as JSON {api_key}; null when temporal_auth_mode is none."
   value       = local.temporal_secret_arn
 }
 
 output "backlog_metric_namespace" {
-  description = "CloudWatch namespace of the backlog metrics (BACKLOG_METRIC_NAMESPACE) and of the log metrics WorkflowFailures, IngestionBlocked and ConversationsRecordedFailed."
+  description = "CloudWatch namespace of the backlog metrics (BACKLOG_METRIC_NAMESPACE) and of the log metric WorkflowFailures."
   value       = local.backlog_metric_namespace
 }
 
+output "metrics_namespace" {
+  description = "CloudWatch namespace of the worker's embedded-format metrics (WORKER_METRICS_NAMESPACE) the alarms and the dashboard read."
+  value       = local.metrics_namespace
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard with throughput, outcomes, Genesys budget use, 429s and freshness."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}
+
+output "event_archive_arn" {
+  description = "ARN of the archive of the partner bus (replay with `aws events start-replay`); null without event_archive_retention_days."
+  value       = one(aws_cloudwatch_event_archive.genesys[*].arn)
+}
+
+# The JSON comes from standard input (paste it, then Ctrl-D): a value on the
+# command line would stay in the shell history and show in the process list.
 output "secret_setup_commands" {
-  description = "AWS CLI commands that put the secret values (fill in the placeholders; run them from a shell whose history you trust)."
+  description = "AWS CLI commands that put the secret values. Each reads the JSON shown in its comment from standard input (paste it, then Ctrl-D), so no credential is on a command line."
   value = concat(
     [
-      "aws secretsmanager put-secret-value --secret-id '${local.genesys_secret_arn}' --secret-string '{\"client_id\":\"<GENESYS_CLIENT_ID>\",\"client_secret\":\"<GENESYS_CLIENT_SECRET>\"}'",
+      "aws secretsmanager put-secret-value --secret-id '${local.genesys_secret_arn}' --secret-string file:///dev/stdin  # {\"client_id\":\"...\",\"client_secret\":\"...\"}",
     ],
     var.temporal_auth_mode == "api_key" ? [
-      "aws secretsmanager put-secret-value --secret-id '${coalesce(local.temporal_secret_arn, "-")}' --secret-string '{\"api_key\":\"<TEMPORAL_API_KEY>\"}'",
-    ] : [],
-    var.temporal_auth_mode == "mtls" ? [
-      "jq -n --rawfile cert client.pem --rawfile key client.key '{tls_client_cert: $cert, tls_client_key: $key}' | aws secretsmanager put-secret-value --secret-id '${coalesce(local.temporal_secret_arn, "-")}' --secret-string file:///dev/stdin",
+      "aws secretsmanager put-secret-value --secret-id '${coalesce(local.temporal_secret_arn, "-")}' --secret-string file:///dev/stdin  # {\"api_key\":\"...\"}",
     ] : [],
   )
 }

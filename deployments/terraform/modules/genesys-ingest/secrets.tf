@@ -17,7 +17,7 @@ resource "aws_secretsmanager_secret" "temporal" {
   count = local.temporal_needs_secret && var.temporal_secret_arn == null ? 1 : 0
 
   name                    = "${var.name}/temporal"
-  description             = var.temporal_auth_mode == "api_key" ? "Temporal API key for ${var.name}: JSON {\"api_key\": \"...\"}" : "Temporal mTLS client certificate for ${var.name}: JSON {\"tls_client_cert\": \"<PEM>\", \"tls_client_key\": \"<PEM>\"}"
+  description             = "Temporal API key for ${var.name}: JSON {\"api_key\": \"...\"}"
   kms_key_id              = var.secrets_kms_key_arn
   recovery_window_in_days = var.secret_recovery_window_days
   tags                    = local.tags

@@ -57,24 +57,27 @@ variable "existing_event_bus_name" {
 }
 
 variable "event_detail_types" {
-  description = "Exact EventBridge detail-types (Genesys topic templates) the rule forwards, e.g. [\"v2.detail.events.conversation.{id}.customer.end\", \"v2.detail.events.conversation.{id}.acw\"]. Empty forwards every detail-type starting with event_detail_type_prefix."
+  description = "Genesys topic templates the rule forwards, matched in the event's detail-type or detail.topicName with {id} standing for any conversation id. The default is what the intake ingests a conversation on (the end of its customer leg and after-call work); every other topic is an explicit choice, e.g. \"v2.detail.events.conversation.{id}.*\" for every conversation detail event."
   type        = list(string)
-  default     = []
+  default = [
+    "v2.detail.events.conversation.{id}.customer.end",
+    "v2.detail.events.conversation.{id}.acw",
+  ]
 
   validation {
-    condition     = alltrue([for t in var.event_detail_types : startswith(t, "v2.")])
-    error_message = "Every event_detail_types entry must be a Genesys topic template starting with \"v2.\"."
+    condition     = length(var.event_detail_types) > 0 && alltrue([for t in var.event_detail_types : can(regex("^v2\\.[A-Za-z0-9._{}*-]+$", t))])
+    error_message = "event_detail_types must list at least one Genesys topic template starting with \"v2.\" (letters, digits, '.', '_', '-', {id} and * only)."
   }
 }
 
-variable "event_detail_type_prefix" {
-  description = "detail-type prefix the rule matches when event_detail_types is empty."
-  type        = string
-  default     = "v2.detail.events.conversation."
+variable "event_archive_retention_days" {
+  description = "Archives every event of the partner bus for this many days, so they can be replayed (`aws events start-replay`) after an outage or a bug; 0 keeps them forever. Null creates no archive."
+  type        = number
+  default     = null
 
   validation {
-    condition     = startswith(var.event_detail_type_prefix, "v2.")
-    error_message = "event_detail_type_prefix must start with \"v2.\"."
+    condition     = var.event_archive_retention_days == null || try(var.event_archive_retention_days >= 0 && floor(var.event_archive_retention_days) == var.event_archive_retention_days, false)
+    error_message = "event_archive_retention_days must be null, 0 (forever) or a whole number of days."
   }
 }
 
@@ -199,6 +202,23 @@ variable "lambda_log_level" {
   }
 }
 
+variable "lambda_vpc_config" {
+  description = "Runs the forwarder in these subnets with these security groups, for a Temporal reachable only inside a VPC. They must route to Temporal and to Secrets Manager (NAT or an interface endpoint); the queue needs no route (Lambda polls it). Null runs it outside any VPC."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition = var.lambda_vpc_config == null || try(
+      length(var.lambda_vpc_config.subnet_ids) > 0 && alltrue([for s in var.lambda_vpc_config.subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))]) &&
+      length(var.lambda_vpc_config.security_group_ids) > 0 && alltrue([for g in var.lambda_vpc_config.security_group_ids : can(regex("^sg-[0-9a-f]+$", g))]),
+    false)
+    error_message = "lambda_vpc_config needs at least one subnet id (subnet-...) and one security group id (sg-...)."
+  }
+}
+
 variable "event_source_batch_size" {
   description = "Maximum SQS messages per forwarder invocation (one Temporal workflow per batch)."
   type        = number
@@ -313,6 +333,17 @@ variable "forwarder_start_timeout" {
   }
 }
 
+variable "log_kms_key_arn" {
+  description = "Customer managed KMS key of the forwarder and worker log groups; its key policy must let logs.<region>.amazonaws.com use it. Null keeps CloudWatch Logs' own encryption at rest."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.log_kms_key_arn))
+    error_message = "log_kms_key_arn must be a KMS key ARN."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the forwarder and worker log groups."
   type        = number
@@ -329,7 +360,7 @@ variable "log_retention_days" {
 # ---------------------------------------------------------------------------
 
 variable "temporal_address" {
-  description = "Temporal frontend host:port, e.g. <namespace>.<account>.tmprl.cloud:7233 (mTLS), <region>.<cloud>.api.temporal.io:7233 (API key) or temporal.internal:7233 (self-hosted)."
+  description = "Temporal frontend host:port, e.g. <region>.<cloud>.api.temporal.io:7233 (Temporal Cloud with an API key) or temporal.internal:7233 (self-hosted)."
   type        = string
 
   validation {
@@ -371,13 +402,17 @@ variable "genesys_task_queue" {
 }
 
 variable "temporal_auth_mode" {
-  description = "How worker and forwarder authenticate to Temporal: \"api_key\" (secret JSON key api_key), \"mtls\" (secret JSON keys tls_client_cert and tls_client_key; the forwarder gets TEMPORAL_TLS_SECRET_ARN, see README) or \"none\" (self-hosted without auth)."
+  description = "How worker and forwarder authenticate to Temporal: \"api_key\" (secret JSON key api_key) or \"none\" (self-hosted without auth). \"mtls\" is refused: the forwarder reads only an API key from Secrets Manager, so with a client certificate it could not start a workflow."
   type        = string
   default     = "api_key"
 
   validation {
-    condition     = contains(["api_key", "mtls", "none"], var.temporal_auth_mode)
-    error_message = "temporal_auth_mode must be api_key, mtls or none."
+    condition     = var.temporal_auth_mode != "mtls"
+    error_message = "temporal_auth_mode \"mtls\" is not supported yet: the forwarder Lambda reads only an API key (TEMPORAL_API_KEY_SECRET_ARN), not a client certificate and key. Use an API key (Temporal Cloud supports both) or \"none\" for a self-hosted server."
+  }
+  validation {
+    condition     = contains(["api_key", "none"], var.temporal_auth_mode)
+    error_message = "temporal_auth_mode must be api_key or none."
   }
 }
 
@@ -388,7 +423,7 @@ variable "temporal_tls" {
 }
 
 variable "temporal_secret_arn" {
-  description = "ARN of an existing Secrets Manager secret holding the Temporal credentials as JSON. Null creates an empty secret (no value in Terraform state) to fill with `aws secretsmanager put-secret-value`. Ignored when temporal_auth_mode is none."
+  description = "ARN of an existing Secrets Manager secret holding the Temporal API key as JSON {\"api_key\": ...}. Null creates an empty secret (no value in Terraform state) to fill with `aws secretsmanager put-secret-value`. Ignored when temporal_auth_mode is none."
   type        = string
   default     = null
 
@@ -529,12 +564,32 @@ variable "vpc_id" {
 }
 
 variable "private_subnet_ids" {
-  description = "Private subnets of the worker tasks. They need outbound HTTPS (NAT gateway or VPC endpoints for ECR, Logs, Secrets Manager, DynamoDB, CloudWatch) and a route to Temporal and the Genesys API."
+  description = "Private subnets of the worker tasks (and of the interface endpoints of vpc_endpoints: one per Availability Zone). They need a route to Temporal and the Genesys API (NAT gateway), and to the AWS APIs (ECR, S3, Logs, Secrets Manager, CloudWatch, DynamoDB) through the same NAT or vpc_endpoints."
   type        = list(string)
 
   validation {
     condition     = length(var.private_subnet_ids) > 0 && alltrue([for s in var.private_subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))])
     error_message = "private_subnet_ids must be a non-empty list of subnet ids (subnet-...)."
+  }
+}
+
+variable "vpc_endpoints" {
+  description = "VPC endpoints the module creates so that the worker reaches the AWS APIs inside the VPC and only Genesys and Temporal need the internet. route_table_ids: the route tables of private_subnet_ids, for the gateway endpoints; gateway_services and interface_services: which to create (interface endpoints in private_subnet_ids, with private DNS). Leave out the services your VPC already has an endpoint for (a second one with private DNS fails). Null creates none: the AWS APIs go through the NAT gateway."
+  type = object({
+    route_table_ids    = list(string)
+    gateway_services   = optional(list(string), ["dynamodb", "s3"])
+    interface_services = optional(list(string), ["ecr.api", "ecr.dkr", "logs", "monitoring", "secretsmanager"])
+  })
+  default = null
+
+  validation {
+    condition = var.vpc_endpoints == null || try(
+      alltrue([for r in var.vpc_endpoints.route_table_ids : can(regex("^rtb-[0-9a-f]+$", r))]) &&
+      (length(var.vpc_endpoints.gateway_services) == 0 || length(var.vpc_endpoints.route_table_ids) > 0) &&
+      length(setsubtract(var.vpc_endpoints.gateway_services, ["dynamodb", "s3"])) == 0 &&
+      length(setsubtract(var.vpc_endpoints.interface_services, ["ecr.api", "ecr.dkr", "logs", "monitoring", "secretsmanager"])) == 0,
+    false)
+    error_message = "vpc_endpoints: route_table_ids must be route table ids (rtb-..., at least one for gateway endpoints), gateway_services a subset of [dynamodb, s3] and interface_services a subset of [ecr.api, ecr.dkr, logs, monitoring, secretsmanager] (what the worker and the Fargate agent call)."
   }
 }
 
@@ -571,13 +626,13 @@ variable "worker_memory" {
 }
 
 variable "worker_log_level" {
-  description = "LOG_LEVEL of the worker: debug, info or warn. Its LOG_FORMAT is always json, which the log metric filters parse; the lines they count are warnings (\"ingestion blocked\", \"conversations recorded failed\") and errors (\"workflow failed\"), so error is refused: it would silence two alarms."
+  description = "LOG_LEVEL of the worker: debug, info or warn. Its LOG_FORMAT is always json, which the workflow-failures metric filter parses. error is refused: the warnings (\"ingestion blocked\", \"conversations recorded failed\") say why the ingestion-blocked and conversations-recorded-failed alarms fire."
   type        = string
   default     = "info"
 
   validation {
     condition     = contains(["debug", "info", "warn"], var.worker_log_level)
-    error_message = "worker_log_level must be one of debug, info, warn (error would hide the warnings the ingestion-blocked and conversations-recorded-failed alarms count)."
+    error_message = "worker_log_level must be one of debug, info, warn (error would hide the warnings that explain the ingestion-blocked and conversations-recorded-failed alarms)."
   }
 }
 
@@ -604,9 +659,25 @@ variable "worker_max_concurrent_fetches" {
 }
 
 variable "worker_metrics_address" {
-  description = "METRICS_ADDRESS of the worker's Prometheus endpoint. No port is published and the security group has no ingress: reach it with a sidecar or ECS Exec."
+  description = "METRICS_ADDRESS of the worker's HTTP server: Prometheus /metrics and the /healthz the container health check (`worker healthcheck`) asks. No port is published and the security group has no ingress."
   type        = string
   default     = ":9464"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9.-]*:[0-9]{1,5}$", var.worker_metrics_address))
+    error_message = "worker_metrics_address must be [host]:port, e.g. :9464: the container health check needs the server (an empty address would turn it off)."
+  }
+}
+
+variable "worker_metrics_namespace" {
+  description = "WORKER_METRICS_NAMESPACE: CloudWatch namespace of the worker's embedded-format metrics (Genesys requests, 429s, budget use, conversations by outcome, freshness, ingestion blocked...), which the alarms and the dashboard read. Give each deployment sharing an account and region its own."
+  type        = string
+  default     = "GenesysIngest"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9./_#:-]{1,255}$", var.worker_metrics_namespace)) && !startswith(var.worker_metrics_namespace, "AWS/")
+    error_message = "worker_metrics_namespace must be a custom CloudWatch namespace (letters, digits, . / _ # : -, not starting with AWS/)."
+  }
 }
 
 variable "worker_min_count" {
@@ -654,7 +725,7 @@ variable "worker_cpu_target_percent" {
 }
 
 variable "backlog_metric_namespace" {
-  description = "CloudWatch namespace of the worker's backlog metric (BACKLOG_METRIC_NAMESPACE) and of the log metrics (workflow failures, ingestion blocked, conversations recorded failed). Null uses GenesysIngest/<name>."
+  description = "CloudWatch namespace of the worker's backlog metric (BACKLOG_METRIC_NAMESPACE) and of the log metric WorkflowFailures. Null uses GenesysIngest/<name>."
   type        = string
   default     = null
 
@@ -724,23 +795,45 @@ variable "backlog_age_alarm_seconds" {
 }
 
 variable "ingestion_blocked_alarm_minutes" {
-  description = "Alarm when the worker has logged \"ingestion blocked\" (a systemic error: Genesys or DynamoDB unavailable, 429 storms, lost permission) in every alarm period for this many minutes. The period is 5 minutes, or twice fetch_retry_max_interval when that is longer, so a single blocked chunk retrying at its longest backoff still logs in every period."
+  description = "Alarm when the worker has counted IngestionBlocked (a systemic error: Genesys or DynamoDB unavailable, 429 storms, lost permission) in every alarm period for this many minutes. The period is 5 minutes, or twice fetch_retry_max_interval when that is longer, so a single blocked chunk retrying at its longest backoff still counts in every period. At most 180: the alarm sums all reasons with a Metrics Insights query, which evaluates the last 3 hours."
   type        = number
   default     = 15
 
   validation {
-    condition     = var.ingestion_blocked_alarm_minutes >= 5 && var.ingestion_blocked_alarm_minutes <= 1440 && floor(var.ingestion_blocked_alarm_minutes) == var.ingestion_blocked_alarm_minutes
-    error_message = "ingestion_blocked_alarm_minutes must be a whole number of minutes between 5 and 1440."
+    condition     = var.ingestion_blocked_alarm_minutes >= 5 && var.ingestion_blocked_alarm_minutes <= 180 && floor(var.ingestion_blocked_alarm_minutes) == var.ingestion_blocked_alarm_minutes
+    error_message = "ingestion_blocked_alarm_minutes must be a whole number of minutes between 5 and 180 (a Metrics Insights alarm evaluates at most the last 3 hours)."
   }
 }
 
 variable "conversations_failed_alarm_threshold" {
-  description = "Alarm when the worker records more than this many conversations failed within 5 minutes (sum of the recorded field of its \"conversations recorded failed\" log lines)."
+  description = "Alarm when the worker records more than this many conversations failed within 5 minutes (sum of its ConversationsRecordedFailed metric)."
   type        = number
   default     = 0
 
   validation {
     condition     = var.conversations_failed_alarm_threshold >= 0
     error_message = "conversations_failed_alarm_threshold must not be negative."
+  }
+}
+
+variable "rate_limited_alarm_threshold" {
+  description = "Alarm when Genesys answered more than this many requests with 429 (GenesysRateLimited) in each of three consecutive 5-minute periods. The worker stays below the client's limit (genesys_requests_per_second), so lasting 429s mean another consumer shares the OAuth client or Genesys lowered the limit; the default 5 is about 0.4% of the default budget."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.rate_limited_alarm_threshold >= 0
+    error_message = "rate_limited_alarm_threshold must not be negative."
+  }
+}
+
+variable "freshness_p99_alarm_ms" {
+  description = "Alarm when the 99th percentile of Freshness (event time to the conversation stored, in milliseconds) stays above this for three consecutive 5-minute periods. Conversations whose analytics record was not ready yet count the wait too."
+  type        = number
+  default     = 3000
+
+  validation {
+    condition     = var.freshness_p99_alarm_ms > 0
+    error_message = "freshness_p99_alarm_ms must be positive."
   }
 }
