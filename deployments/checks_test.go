@@ -232,6 +232,11 @@ func checkConditions(e *evaluator) []finding {
 				check(e.resourceCtx(), pc, "precondition of "+b.addr())
 			}
 		}
+		if b.kind == "output" { // an output's preconditions are its own blocks
+			for _, pc := range nestedBlocks(b.body(), "precondition") {
+				check(e.ctx, pc, "precondition of "+b.addr())
+			}
+		}
 	}
 	return out
 }
@@ -594,6 +599,7 @@ func checkIAM(e *evaluator) []finding {
 		"aws_kms_key":                      {"policy"},
 		"aws_cloudwatch_event_bus_policy":  {"policy"},
 		"aws_sqs_queue":                    {"policy"},
+		"aws_s3_bucket_policy":             {"policy"},
 	}
 	for typ, attrs := range policyAttrs {
 		for _, r := range e.m.resources(typ) {
@@ -788,15 +794,19 @@ func checkDynamoDB(e *evaluator, keys map[string]string) []finding {
 	return out
 }
 
-// checkTableGrants: over every policy document, the DynamoDB actions granted
-// on each table of the module are exactly want[table resource name] (the
-// calls the worker makes at run time): nothing it needs is missing, and
-// nothing more is granted. A table want does not list may be granted nothing.
-func checkTableGrants(e *evaluator, want map[string][]string) []finding {
+// checkTableGrants: in the policy document docName (the worker's), the
+// DynamoDB actions granted on each table of the module are exactly
+// want[table resource name] (the calls the worker makes at run time):
+// nothing it needs is missing, and nothing more is granted. A table want does
+// not list may be granted nothing.
+func checkTableGrants(e *evaluator, docName string, want map[string][]string) []finding {
 	granted := map[string]map[string]bool{}
 	where := map[string]hcl.Range{}
 	var out []finding
 	for _, doc := range e.m.all("data", "aws_iam_policy_document") {
+		if doc.name != docName {
+			continue
+		}
 		for _, st := range e.expand(doc.body(), "statement") {
 			res := st.body.Attributes["resources"]
 			if res == nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/genesys-ingest/genesys-ingest/config"
 	"github.com/genesys-ingest/genesys-ingest/config/workerconfig"
 	"github.com/genesys-ingest/genesys-ingest/starter/intake"
+	"github.com/genesys-ingest/genesys-ingest/starter/sweep"
 	"github.com/genesys-ingest/genesys-ingest/worker/backlog"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
@@ -70,11 +71,16 @@ var storeTables = map[string]string{
 	"batches":       store.BatchKey,
 }
 
+// workerPolicy is the policy document of the worker's task role.
+const workerPolicy = "ecs_task"
+
 // workerTableGrants are the DynamoDB calls the worker makes at run time, per
 // table: activities/store reads stored items (BatchGetItem, GetItem) and
 // writes conversations and failed items with PutItem; activities.Recorder
-// puts batch records. CreateTable/DescribeTable serve -create-table on
-// local stacks only, and Scan only the operators' starter CLI.
+// puts batch records. The backfill reads statuses (BatchGetItem) and puts
+// its report (PutItem on batches). CreateTable/DescribeTable serve
+// -create-table on local stacks only; Scan, Query and UpdateItem only the
+// starter CLI, with people's credentials (reader and operator policies).
 var workerTableGrants = map[string][]string{
 	"conversations": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"},
 	"batches":       {"dynamodb:PutItem"},
@@ -107,6 +113,12 @@ func inputSets() []struct {
 			"temporal_auth_mode", cty.StringVal("none"),
 			"temporal_tls", cty.True,
 			"temporal_address", cty.StringVal("temporal.internal:7233"))},
+		{"named detail bucket that expires, sweep every 15m over 30 days", with(req,
+			"detail_bucket_name", cty.StringVal("acme-genesys-details"),
+			"detail_bucket_ia_after_days", cty.NumberIntVal(60),
+			"detail_bucket_expire_after_days", cty.NumberIntVal(365),
+			"sweep_every", cty.StringVal("15m"),
+			"sweep_window", cty.StringVal("720h"))},
 		{"existing bus, secrets and KMS keys", with(req,
 			"existing_event_bus_name", cty.StringVal("aws.partner/genesys.com/cloud/org/suffix"),
 			"genesys_org_id", cty.NullVal(cty.String),
@@ -149,7 +161,7 @@ func TestModuleInvariants(t *testing.T) {
 			reportFindings(t, "secret environment", checkSecretEnvironment(e))
 			reportFindings(t, "IAM", checkIAM(e))
 			reportFindings(t, "DynamoDB", checkDynamoDB(e, storeTables))
-			reportFindings(t, "DynamoDB grants", checkTableGrants(e, workerTableGrants))
+			reportFindings(t, "DynamoDB grants", checkTableGrants(e, workerPolicy, workerTableGrants))
 			for _, la := range workerLogAlarms {
 				reportFindings(t, "alarm on "+la.message, checkLogAlarm(e, la))
 			}
@@ -206,7 +218,7 @@ func TestExampleInvariants(t *testing.T) {
 func TestWorkerEnvironmentContract(t *testing.T) {
 	m := loadModuleDir(t, moduleDir)
 	env := []string{
-		"AWS_REGION", "BACKLOG_METRIC_INTERVAL", "BACKLOG_METRIC_NAMESPACE", "DYNAMODB_BATCH_TABLE", "DYNAMODB_TABLE",
+		"AWS_REGION", "BACKLOG_METRIC_INTERVAL", "BACKLOG_METRIC_NAMESPACE", "DETAIL_BUCKET", "DYNAMODB_BATCH_TABLE", "DYNAMODB_TABLE",
 		"FETCH_BATCH_SIZE", "FETCH_CONCURRENCY", "FETCH_MAX_CONCURRENT_ACTIVITIES", "FETCH_RETRY_HORIZON", "FETCH_RETRY_MAX_INTERVAL",
 		"GENESYS_REGION", "GENESYS_REQUESTS_PER_SECOND", "GENESYS_TASK_QUEUE", "LOG_FORMAT", "LOG_LEVEL",
 		"METRICS_ADDRESS", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "WORKER_EMF_INTERVAL",
@@ -243,8 +255,9 @@ func TestWorkerEnvironmentContract(t *testing.T) {
 			}
 			assertNames(t, "environment", names(gotEnv), c.env)
 			assertNames(t, "secrets", names(gotSecrets), c.secrets)
+			afterApply := []string{"AWS_REGION", "DETAIL_BUCKET", "DYNAMODB_BATCH_TABLE", "DYNAMODB_TABLE"}
 			for _, en := range gotEnv {
-				if _, known := knownString(en.value); !known && en.name != "DYNAMODB_TABLE" && en.name != "DYNAMODB_BATCH_TABLE" && en.name != "AWS_REGION" {
+				if _, known := knownString(en.value); !known && !slices.Contains(afterApply, en.name) {
 					t.Errorf("environment %s has no value known at plan time from the inputs", en.name)
 				}
 			}
@@ -258,16 +271,21 @@ func TestWorkerEnvironmentContract(t *testing.T) {
 		})
 	}
 
-	// The table names are the tables' own (known only after apply).
-	for env, table := range map[string]string{"DYNAMODB_TABLE": "conversations", "DYNAMODB_BATCH_TABLE": "batches"} {
+	// The table and bucket names are the resources' own (known only after
+	// apply).
+	for env, attr := range map[string][3]string{
+		"DYNAMODB_TABLE":       {"aws_dynamodb_table", "conversations", "name"},
+		"DYNAMODB_BATCH_TABLE": {"aws_dynamodb_table", "batches", "name"},
+		"DETAIL_BUCKET":        {"aws_s3_bucket", "details", "bucket"},
+	} {
 		expr := findObjectItem(m.locals["worker_environment"].Expr, env)
 		if expr == nil {
 			t.Errorf("local.worker_environment sets no %s", env)
 			continue
 		}
-		if !referencesAttr(expr, "aws_dynamodb_table", table, "name") {
+		if !referencesAttr(expr, attr[0], attr[1], attr[2]) {
 			r := expr.Range()
-			t.Errorf("%s:%d: %s must be aws_dynamodb_table.%s.name", r.Filename, r.Start.Line, env, table)
+			t.Errorf("%s:%d: %s must be %s", r.Filename, r.Start.Line, env, strings.Join(attr[:], "."))
 		}
 	}
 
@@ -564,18 +582,19 @@ func TestDynamoDBTableMatchesStore(t *testing.T) {
 func TestWorkerTableAccess(t *testing.T) {
 	m := loadModuleDir(t, moduleDir)
 	e := m.evaluate(t, requiredInputs())
-	reportFindings(t, "DynamoDB grants", checkTableGrants(e, workerTableGrants))
+	reportFindings(t, "DynamoDB grants", checkTableGrants(e, workerPolicy, workerTableGrants))
 
-	// Only the task role's policy names a table: not the forwarder, not the
-	// execution role.
+	// Of the module's roles only the task role's policy names a table: not
+	// the forwarder, not the execution role. The people's policies do, and
+	// are attached to no role (TestStoreAccess).
 	for _, doc := range m.all("data", "aws_iam_policy_document") {
 		for _, st := range e.expand(doc.body(), "statement") {
 			res := st.body.Attributes["resources"]
 			if res == nil || len(refs(res.Expr, "aws_dynamodb_table")) == 0 {
 				continue
 			}
-			if doc.name != "ecs_task" {
-				t.Errorf("%s:%d: %s grants on a DynamoDB table: only the worker's task role (data.aws_iam_policy_document.ecs_task) may", res.SrcRange.Filename, res.SrcRange.Start.Line, doc.addr())
+			if doc.name != workerPolicy && !slices.Contains(peoplePolicies, doc.name) {
+				t.Errorf("%s:%d: %s grants on a DynamoDB table: only the worker's task role (data.aws_iam_policy_document.%s) may", res.SrcRange.Filename, res.SrcRange.Start.Line, doc.addr(), workerPolicy)
 			}
 		}
 	}
@@ -656,6 +675,8 @@ func TestDefaultsMatchTheCode(t *testing.T) {
 		{"worker_metrics_address", str("worker_metrics_address"), workerconfig.DefaultMetricsAddress},
 		{"backlog_metric_interval_seconds", time.Duration(num("backlog_metric_interval_seconds")) * time.Second, workerconfig.DefaultBacklogMetricInterval},
 		{"worker_metrics_namespace", str("worker_metrics_namespace"), workerconfig.DefaultMetricsNamespace},
+		{"sweep_every", parseDuration(t, str("sweep_every")), sweep.DefaultEvery},
+		{"sweep_window", parseDuration(t, str("sweep_window")), sweep.DefaultWindow},
 	} {
 		if c.got != c.want {
 			t.Errorf("variable %s defaults to %v, the code's default is %v", c.variable, c.got, c.want)
@@ -759,6 +780,14 @@ func TestValidationsRejectBadInputs(t *testing.T) {
 		{"gateway endpoints without route tables", with(requiredInputs(), "vpc_endpoints", cty.ObjectVal(map[string]cty.Value{
 			"route_table_ids": cty.ListValEmpty(cty.String),
 		})), "validation of var.vpc_endpoints fails"},
+		{"dotted detail bucket", with(requiredInputs(), "detail_bucket_name", cty.StringVal("acme.genesys.details")), "validation of var.detail_bucket_name fails"},
+		{"upper case detail bucket", with(requiredInputs(), "detail_bucket_name", cty.StringVal("Acme-Details")), "validation of var.detail_bucket_name fails"},
+		{"Standard-IA before 30 days", with(requiredInputs(), "detail_bucket_ia_after_days", cty.NumberIntVal(7)), "validation of var.detail_bucket_ia_after_days fails"},
+		{"details expiring before Standard-IA", with(requiredInputs(), "detail_bucket_expire_after_days", cty.NumberIntVal(30)), "validation of var.detail_bucket_expire_after_days fails"},
+		{"sweep not a Go duration", with(requiredInputs(), "sweep_every", cty.StringVal("hourly")), "validation of var.sweep_every fails"},
+		{"sweep every 30s", with(requiredInputs(), "sweep_every", cty.StringVal("30s")), "precondition of output.sweep_schedule_command fails: sweep_every must be at least 1m"},
+		{"sweep window under 1h", with(requiredInputs(), "sweep_window", cty.StringVal("59m")), "precondition of output.sweep_schedule_command fails: sweep_window must be between 1h and 400 days"},
+		{"sweep window beyond the longest backfill", with(requiredInputs(), "sweep_window", cty.StringVal("9601h")), "precondition of output.sweep_schedule_command fails: sweep_window must be between 1h and 400 days"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -800,7 +829,7 @@ func TestCheckersCatchViolations(t *testing.T) {
 	}
 	dynamo := evaluated(func(e *evaluator) []finding { return checkDynamoDB(e, map[string]string{"t": store.PartitionKey}) })
 	grants := evaluated(func(e *evaluator) []finding {
-		return checkTableGrants(e, map[string][]string{"t": {"dynamodb:GetItem"}, "b": {"dynamodb:PutItem"}})
+		return checkTableGrants(e, "p", map[string][]string{"t": {"dynamodb:GetItem"}, "b": {"dynamodb:PutItem"}})
 	})
 	blockedAlarm := evaluated(func(e *evaluator) []finding {
 		return checkLogAlarm(e, logAlarm{message: "ingestion blocked", value: "1"})
@@ -998,6 +1027,20 @@ resource "aws_iam_role_policy" "p" {
   role   = "r"
   policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "*", Resource = "*" }] })
 }`, "inline.tf:4: aws_iam_role_policy.p.policy must be data.aws_iam_policy_document.<name>.json"},
+		{"inline bucket policy", evaluated(checkIAM), `
+resource "aws_s3_bucket_policy" "b" {
+  bucket = "b"
+  policy = jsonencode({ Statement = [{ Effect = "Allow", Principal = "*", Action = "s3:GetObject", Resource = "*" }] })
+}`, "inline.tf:4: aws_s3_bucket_policy.b.policy must be data.aws_iam_policy_document.<name>.json"},
+		{"output precondition", evaluated(checkConditions), `
+output "o" {
+  description = "d"
+  value       = 1
+  precondition {
+    condition     = 1 > 2
+    error_message = "never"
+  }
+}`, "inline.tf:6: precondition of output.o fails: never"},
 		{"hash key differs from store", dynamo, `
 resource "aws_dynamodb_table" "t" {
   billing_mode = "PAY_PER_REQUEST"

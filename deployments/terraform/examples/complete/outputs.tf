@@ -43,6 +43,21 @@ output "dynamodb_batch_table_name" {
   value       = module.genesys_ingest.dynamodb_batch_table_name
 }
 
+output "detail_bucket_name" {
+  description = "S3 bucket of the details too large for their item."
+  value       = module.genesys_ingest.detail_bucket_name
+}
+
+output "reader_policy_json" {
+  description = "IAM policy for the people who read what is stored (starter conversations get/list, batches list)."
+  value       = module.genesys_ingest.reader_policy_json
+}
+
+output "operator_policy_json" {
+  description = "IAM policy for operators (reader, plus retry, table migrate and the Temporal API key)."
+  value       = module.genesys_ingest.operator_policy_json
+}
+
 output "ecs_cluster_name" {
   description = "ECS cluster of the worker."
   value       = module.genesys_ingest.ecs_cluster_name
@@ -76,4 +91,9 @@ output "alarm_topic_arn" {
 output "secret_setup_commands" {
   description = "Commands that put the secret values (placeholders to fill in)."
   value       = module.genesys_ingest.secret_setup_commands
+}
+
+output "sweep_schedule_command" {
+  description = "Command that creates or updates the scheduled sweep (run from the repository root)."
+  value       = module.genesys_ingest.sweep_schedule_command
 }

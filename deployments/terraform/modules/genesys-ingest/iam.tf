@@ -224,7 +224,7 @@ resource "aws_iam_role_policy" "ecs_execution" {
 
 resource "aws_iam_role" "ecs_task" {
   name               = "${var.name}-worker-task"
-  description        = "genesys-ingest worker: DynamoDB reads and writes and the backlog metric"
+  description        = "genesys-ingest worker: DynamoDB reads and writes, detail objects and the backlog metric"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
   tags               = local.tags
 }
@@ -235,7 +235,9 @@ resource "aws_iam_role" "ecs_task" {
 # is also how the worker's readiness probe (/readyz) finds the table
 # reachable. Nothing updates or deletes items. Tables are created by
 # Terraform (CreateTable/DescribeTable are for local stacks only, with
-# -create-table) and scanned only by operators' `starter` CLI.
+# -create-table) and scanned only by operators' `starter` CLI. The backfill
+# and the sweep need nothing more: they read stored statuses with
+# BatchGetItem and put their reports in the batches table.
 data "aws_iam_policy_document" "ecs_task" {
   statement {
     sid = "ConversationsTable"
@@ -251,6 +253,14 @@ data "aws_iam_policy_document" "ecs_task" {
     sid       = "BatchesTable"
     actions   = ["dynamodb:PutItem"]
     resources = [aws_dynamodb_table.batches.arn]
+  }
+
+  # A detail too large for its item is written once, under a key naming its
+  # content; the worker never reads, lists or deletes one.
+  statement {
+    sid       = "WriteDetails"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.details.arn}/*"]
   }
 
   # cloudwatch:PutMetricData supports no resource-level permission (Service
@@ -274,6 +284,80 @@ resource "aws_iam_role_policy" "ecs_task" {
   name   = "worker-task"
   role   = aws_iam_role.ecs_task.id
   policy = data.aws_iam_policy_document.ecs_task.json
+}
+
+# ---------------------------------------------------------------------------
+# People: the `starter` CLI runs with their own credentials. Attached to no
+# role here; outputs reader_policy_json and operator_policy_json, for the
+# roles, groups or permission sets of the people who use it.
+# ---------------------------------------------------------------------------
+
+# conversations get [--detail], conversations list [--day], batches list.
+data "aws_iam_policy_document" "reader" {
+  statement {
+    sid       = "ReadConversations"
+    actions   = ["dynamodb:GetItem", "dynamodb:Scan"]
+    resources = [aws_dynamodb_table.conversations.arn]
+  }
+
+  statement {
+    sid       = "QueryConversationsByDay"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.conversations.arn}/index/${local.day_index_name}"]
+  }
+
+  statement {
+    sid       = "ReadBatches"
+    actions   = ["dynamodb:Scan"]
+    resources = [aws_dynamodb_table.batches.arn]
+  }
+
+  statement {
+    sid       = "ReadDetails"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.details.arn}/*"]
+  }
+}
+
+# The reader's, plus what changes things: `conversations retry ID...` (reads
+# the ids' orgs with BatchGetItem), `table migrate` (scans for items without
+# orgDay and sets it with conditional UpdateItems), and the commands that
+# start workflows (retry, backfill, reconcile, sweep schedule), which take
+# TEMPORAL_API_KEY from the Temporal secret.
+data "aws_iam_policy_document" "operator" {
+  source_policy_documents = [data.aws_iam_policy_document.reader.json]
+
+  statement {
+    sid       = "RetryAndMigrateConversations"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.conversations.arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.temporal_auth_mode == "api_key" ? [local.temporal_secret_arn] : []
+
+    content {
+      sid       = "ReadTemporalApiKey"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.secrets_kms_key_arn != null && var.temporal_auth_mode == "api_key" ? [var.secrets_kms_key_arn] : []
+
+    content {
+      sid       = "DecryptTemporalApiKey"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${local.region}.amazonaws.com"]
+      }
+    }
+  }
 }
 
 # ---------------------------------------------------------------------------

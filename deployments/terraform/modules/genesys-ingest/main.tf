@@ -1,10 +1,11 @@
 # genesys-ingest: Genesys Cloud conversation events -> EventBridge partner bus
 # -> rule -> SQS (with DLQs) -> forwarder Lambda (starts Temporal workflows)
-# -> Temporal worker on ECS Fargate -> DynamoDB.
+# -> Temporal worker on ECS Fargate -> DynamoDB (and S3 for the details too
+# large for an item).
 #
 # Resources are grouped by component: eventbridge.tf, sqs.tf, lambda.tf,
-# dynamodb.tf, ecs.tf, endpoints.tf, autoscaling.tf, secrets.tf, iam.tf,
-# alarms.tf, dashboard.tf.
+# dynamodb.tf, s3.tf, ecs.tf, endpoints.tf, autoscaling.tf, secrets.tf,
+# iam.tf, alarms.tf, dashboard.tf.
 
 data "aws_caller_identity" "current" {}
 
@@ -51,6 +52,10 @@ locals {
   temporal_secret_arn = local.temporal_needs_secret ? (var.temporal_secret_arn != null ? var.temporal_secret_arn : one(aws_secretsmanager_secret.temporal[*].arn)) : null
   worker_secret_arns  = concat([local.genesys_secret_arn], local.temporal_needs_secret ? [local.temporal_secret_arn] : [])
 
+  # --- Detail bucket -----------------------------------------------------------
+  # The account id makes the default name unique in S3's global namespace.
+  detail_bucket_name = coalesce(var.detail_bucket_name, "${var.name}-details-${local.account_id}")
+
   # --- Metrics ---------------------------------------------------------------
   # Names published by worker/backlog (backlog.MetricBacklogCount, ...); the
   # Go tests in deployments/ check that they agree.
@@ -84,6 +89,8 @@ locals {
   fetch_retry_horizon_seconds      = sum(concat([0], [for t in regexall("([0-9]+)(ms|s|m|h)", var.fetch_retry_horizon) : tonumber(t[0]) * local.duration_unit_seconds[t[1]]]))
   fetch_retry_max_interval_seconds = sum(concat([0], [for t in regexall("([0-9]+)(ms|s|m|h)", var.fetch_retry_max_interval) : tonumber(t[0]) * local.duration_unit_seconds[t[1]]]))
   forwarder_start_timeout_seconds  = sum(concat([0], [for t in regexall("([0-9]+)(ms|s|m|h)", var.forwarder_start_timeout) : tonumber(t[0]) * local.duration_unit_seconds[t[1]]]))
+  sweep_every_seconds              = sum(concat([0], [for t in regexall("([0-9]+)(ms|s|m|h)", var.sweep_every) : tonumber(t[0]) * local.duration_unit_seconds[t[1]]]))
+  sweep_window_seconds             = sum(concat([0], [for t in regexall("([0-9]+)(ms|s|m|h)", var.sweep_window) : tonumber(t[0]) * local.duration_unit_seconds[t[1]]]))
 
   # --- Forwarder Lambda environment (no secret values: ARNs only) -----------
   lambda_environment = merge(
@@ -100,6 +107,26 @@ locals {
     # The forwarder reads the secret itself on its first invocation.
     { for k, v in { TEMPORAL_API_KEY_SECRET_ARN = local.temporal_secret_arn } : k => v if var.temporal_auth_mode == "api_key" },
   )
+
+  # --- Scheduled sweep (output sweep_schedule_command) ----------------------
+  # `starter sweep schedule` reads the Temporal connection and the batches'
+  # options as the forwarder does (config.LoadForwarder), and the schedule
+  # keeps those options: the forwarder's values make the sweep's workflows
+  # run on the task queues the worker polls. TEMPORAL_TLS as the worker's.
+  sweep_environment = merge(
+    { for k in ["TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "GENESYS_TASK_QUEUE", "READY_POLL_INTERVAL", "READY_TIMEOUT"] : k => local.lambda_environment[k] },
+    { for k, v in { TEMPORAL_TLS = tostring(var.temporal_tls) } : k => v if var.temporal_tls != null },
+  )
+  # The API key goes from the secret into the command's environment only,
+  # never onto a command line (shell history, process list). Values are
+  # single-quoted for the shell.
+  sweep_api_key_secret_arns = var.temporal_auth_mode == "api_key" ? [local.temporal_secret_arn] : []
+  sweep_schedule_command = join(" ", concat(
+    [for arn in local.sweep_api_key_secret_arns : "TEMPORAL_API_KEY=\"$(aws secretsmanager get-secret-value --region ${split(":", arn)[3]} --secret-id '${arn}' --query SecretString --output text | jq -r .api_key)\""],
+    [for k in sort(keys(local.sweep_environment)) : "${k}='${replace(local.sweep_environment[k], "'", "'\\''")}'"],
+    ["go run ./starter sweep schedule --every ${var.sweep_every} --window ${var.sweep_window}"],
+    var.genesys_org_id == null ? [] : ["--org ${var.genesys_org_id}"],
+  ))
 
   # --- Worker container ----------------------------------------------------
   worker_container_name = "worker"
@@ -122,6 +149,7 @@ locals {
       FETCH_RETRY_MAX_INTERVAL = var.fetch_retry_max_interval
       DYNAMODB_TABLE           = aws_dynamodb_table.conversations.name
       DYNAMODB_BATCH_TABLE     = aws_dynamodb_table.batches.name
+      DETAIL_BUCKET            = aws_s3_bucket.details.bucket
       AWS_REGION               = local.region
       WORKER_STOP_TIMEOUT      = "${var.worker_stop_timeout_seconds}s"
       LOG_FORMAT               = "json"

@@ -63,6 +63,21 @@ output "dynamodb_batch_table_arn" {
   value       = aws_dynamodb_table.batches.arn
 }
 
+output "detail_bucket_name" {
+  description = "Name of the S3 bucket of the details too large for their item (DETAIL_BUCKET)."
+  value       = aws_s3_bucket.details.bucket
+}
+
+output "reader_policy_json" {
+  description = "IAM policy for the people who read what is stored with the starter CLI: conversations get [--detail], conversations list [--day], batches list. Attached to nothing: give it to their role, group or permission set."
+  value       = data.aws_iam_policy_document.reader.json
+}
+
+output "operator_policy_json" {
+  description = "IAM policy for operators: reader_policy_json plus conversations retry, table migrate (Scan and UpdateItem on the conversations table) and reading the Temporal API key for the commands that start workflows (retry, backfill, reconcile, sweep schedule). Attached to nothing."
+  value       = data.aws_iam_policy_document.operator.json
+}
+
 output "ecs_cluster_name" {
   description = "Name of the ECS cluster running the worker."
   value       = aws_ecs_cluster.this.name
@@ -125,4 +140,21 @@ output "secret_setup_commands" {
       "aws secretsmanager put-secret-value --secret-id '${coalesce(local.temporal_secret_arn, "-")}' --secret-string file:///dev/stdin  # {\"api_key\":\"...\"}",
     ] : [],
   )
+}
+
+# Terraform cannot create a Temporal Schedule: this is the command that does
+# (local.sweep_schedule_command).
+output "sweep_schedule_command" {
+  description = "Creates or updates the scheduled sweep (Temporal Schedule genesys-ingest-sweep): run it from the repository root after the first apply and whenever sweep_every, sweep_window or the Temporal settings change. With an API key it reads TEMPORAL_API_KEY from the Temporal secret (AWS CLI and jq; secretsmanager:GetSecretValue, as in operator_policy_json): never put the key itself on a command line. Without genesys_org_id, set GENESYS_ORG_ID, or the sweep stores what it finds without an org."
+  value       = local.sweep_schedule_command
+
+  # The starter refuses these (sweep.Settings.Validate): refuse them at plan.
+  precondition {
+    condition     = local.sweep_every_seconds >= 60
+    error_message = "sweep_every must be at least 1m."
+  }
+  precondition {
+    condition     = local.sweep_window_seconds >= 3600 && local.sweep_window_seconds <= 400 * 86400
+    error_message = "sweep_window must be between 1h and 400 days (9600h), the longest backfill."
+  }
 }

@@ -550,6 +550,69 @@ variable "dynamodb_kms_key_arn" {
 }
 
 # ---------------------------------------------------------------------------
+# Detail bucket
+# ---------------------------------------------------------------------------
+
+variable "detail_bucket_name" {
+  description = "DETAIL_BUCKET: name of the S3 bucket for the details too large for their DynamoDB item. Null uses <name>-details-<account id>. No dots: AWS advises against them, as virtual-hosted-style HTTPS requests cannot use them."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.detail_bucket_name == null || can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.detail_bucket_name))
+    error_message = "detail_bucket_name must be 3 to 63 lower case letters, digits and hyphens, starting and ending with a letter or digit."
+  }
+}
+
+variable "detail_bucket_ia_after_days" {
+  description = "Days after which a detail object moves to S3 Standard-IA (at least 30, S3's minimum for that transition). Details are read rarely, by `starter conversations get --detail`."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.detail_bucket_ia_after_days >= 30 && floor(var.detail_bucket_ia_after_days) == var.detail_bucket_ia_after_days
+    error_message = "detail_bucket_ia_after_days must be a whole number of days, at least 30."
+  }
+}
+
+variable "detail_bucket_expire_after_days" {
+  description = "Days after which a detail object expires (it is then kept 35 more days as a noncurrent version); from then on `starter conversations get --detail` fails for its conversation, whose item still points to it. Null keeps them forever, as the items are."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.detail_bucket_expire_after_days == null || try(var.detail_bucket_expire_after_days > var.detail_bucket_ia_after_days && floor(var.detail_bucket_expire_after_days) == var.detail_bucket_expire_after_days, false)
+    error_message = "detail_bucket_expire_after_days must be null or a whole number of days above detail_bucket_ia_after_days (S3 refuses an expiration before the transition)."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Scheduled sweep (created by the sweep_schedule_command output)
+# ---------------------------------------------------------------------------
+
+variable "sweep_every" {
+  description = "How often the scheduled sweep runs (`starter sweep schedule --every`, Go duration, at least 1m)."
+  type        = string
+  default     = "1h"
+
+  validation {
+    condition     = can(regex("^([0-9]+(ms|s|m|h))+$", var.sweep_every))
+    error_message = "sweep_every must be a Go duration such as 1h or 30m."
+  }
+}
+
+variable "sweep_window" {
+  description = "How far back each sweep looks, by conversation start (`starter sweep schedule --window`, Go duration, 1h to 400 days)."
+  type        = string
+  default     = "48h"
+
+  validation {
+    condition     = can(regex("^([0-9]+(ms|s|m|h))+$", var.sweep_window))
+    error_message = "sweep_window must be a Go duration such as 48h."
+  }
+}
+
+# ---------------------------------------------------------------------------
 # Worker on ECS Fargate
 # ---------------------------------------------------------------------------
 
