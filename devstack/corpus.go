@@ -52,6 +52,15 @@ package devstack
 // scheduler-continued-run (the scheduler, one 5-id chunk at a time, stops
 // dispatching, drains and carries its queue and open submission).
 //
+// Then, on a third stack whose simulator holds 1,500 conversations of
+// history over three days (complete, never announced by an event) and whose
+// server suggests continue-as-new from 40 events: a Backfill over those
+// days walks them a few pages per run, carrying its cursor, report and
+// pending ids (backfill-continue-as-new, backfill-continued-run), and hands
+// them to one batch marked backfill (batch-backfill), whose fetches the
+// scheduler queues in its backfill lane at low task priority
+// (scheduler-backfill-lane).
+//
 // A scheduler is exported while it is idle, before it would finish on its
 // own after 10 idle minutes; then it is terminated, so that each scenario's
 // first batch starts a fresh one and each scheduler history holds one
@@ -70,6 +79,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,6 +105,9 @@ type CorpusOptions struct {
 	SkipBuild bool
 	// Out receives progress and the table.
 	Out io.Writer
+	// Only records the scenarios of this stack (main, continue-as-new or
+	// backfill); empty records all. Use it with a Dir of its own.
+	Only string
 }
 
 // CorpusFile is one recorded history.
@@ -162,10 +175,14 @@ func ReplayCorpusCommand(ctx context.Context, p Paths, args []string, out io.Wri
 	flags := flag.NewFlagSet("replay-corpus", flag.ContinueOnError)
 	skipBuild := flags.Bool("no-build", false, "use the binaries already in .local/bin")
 	dir := flags.String("dir", "", "where the histories go (default workflows/testdata/corpus)")
+	only := flags.String("only", "", "record only this stack's scenarios (main, continue-as-new, backfill), into a -dir of their own")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	res, err := RecordReplayCorpus(ctx, CorpusOptions{Paths: p, Dir: *dir, SkipBuild: *skipBuild, Out: out})
+	if *only != "" && *dir == "" {
+		return errors.New("devstack: -only replaces every history in -dir: give it a -dir of its own")
+	}
+	res, err := RecordReplayCorpus(ctx, CorpusOptions{Paths: p, Dir: *dir, SkipBuild: *skipBuild, Out: out, Only: *only})
 	if err != nil {
 		return err
 	}
@@ -196,7 +213,20 @@ func RecordReplayCorpus(ctx context.Context, o CorpusOptions) (*CorpusResult, er
 		}
 	}
 	var files []CorpusFile
-	err := withCorpusStack(ctx, o, "main", corpusEnv, nil, func(r *corpusRecorder) error {
+	stacks := map[string]bool{"main": true, "continue-as-new": true, "backfill": true}
+	if o.Only != "" {
+		if !stacks[o.Only] {
+			return nil, fmt.Errorf("devstack: no corpus stack %q; want main, continue-as-new or backfill", o.Only)
+		}
+		stacks = map[string]bool{o.Only: true}
+	}
+	withStack := func(name string, env, dynamicConfig []string, fn func(*corpusRecorder) error, simArgs ...string) error {
+		if !stacks[name] {
+			return nil
+		}
+		return withCorpusStack(ctx, o, name, env, dynamicConfig, fn, simArgs...)
+	}
+	err := withStack("main", corpusEnv, nil, func(r *corpusRecorder) error {
 		for _, scenario := range []func(context.Context) error{r.failuresAndSplit, r.readinessTimeout, r.lostSubmission, r.waitlist} {
 			if err := scenario(ctx); err != nil {
 				return err
@@ -216,13 +246,25 @@ func RecordReplayCorpus(ctx context.Context, o CorpusOptions) (*CorpusResult, er
 		"READY_POLL_INTERVAL=1s", "READY_TIMEOUT=60s", "GENESYS_REQUESTS_PER_SECOND=10",
 	})
 	canConfig := []string{fmt.Sprintf("limit.historyCount.suggestContinueAsNew=%d", corpusSuggestContinueAsNewAt)}
-	err = withCorpusStack(ctx, o, "continue-as-new", canEnv, canConfig, func(r *corpusRecorder) error {
+	err = withStack("continue-as-new", canEnv, canConfig, func(r *corpusRecorder) error {
 		if err := r.continueAsNew(ctx); err != nil {
 			return err
 		}
 		files = append(files, r.files...)
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	backfillSim := []string{"--conversations", strconv.Itoa(corpusHistory), "--history", strconv.Itoa(corpusHistory),
+		"--spacing", corpusHistorySpacing.String()}
+	err = withStack("backfill", corpusEnv, canConfig, func(r *corpusRecorder) error {
+		if err := r.backfill(ctx); err != nil {
+			return err
+		}
+		files = append(files, r.files...)
+		return nil
+	}, backfillSim...)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +277,7 @@ func RecordReplayCorpus(ctx context.Context, o CorpusOptions) (*CorpusResult, er
 // withCorpusStack starts a fresh stack on free ports, its logs apart from
 // `make up`'s, runs fn on it and stops it. dynamicConfig is added to the
 // Temporal dev server's for this stack only.
-func withCorpusStack(ctx context.Context, o CorpusOptions, name string, env, dynamicConfig []string, fn func(*corpusRecorder) error) error {
+func withCorpusStack(ctx context.Context, o CorpusOptions, name string, env, dynamicConfig []string, fn func(*corpusRecorder) error, simArgs ...string) error {
 	paths := o.Paths
 	paths.Logs = filepath.Join(paths.Logs, "replay-corpus", name)
 	paths.Run = filepath.Join(paths.Run, "replay-corpus", name)
@@ -248,7 +290,7 @@ func withCorpusStack(ctx context.Context, o CorpusOptions, name string, env, dyn
 	// line; the recorder starts one stack at a time and puts it back.
 	saved := temporalDynamicConfig
 	temporalDynamicConfig = slices.Concat(saved, dynamicConfig)
-	stack, err := Start(ctx, Options{Paths: paths, Ports: ports, Env: env, Log: o.Out, SimulatorArgs: corpusSimulatorArgs, Hermetic: true})
+	stack, err := Start(ctx, Options{Paths: paths, Ports: ports, Env: env, Log: o.Out, SimulatorArgs: slices.Concat(corpusSimulatorArgs, simArgs), Hermetic: true})
 	temporalDynamicConfig = saved
 	if err != nil {
 		return err
@@ -490,8 +532,10 @@ func replaceCorpus(dir string, files []CorpusFile) error {
 		if err := os.WriteFile(path, f.data, 0o644); err != nil {
 			return err
 		}
-		if err := ReplayHistoryFile(path); err != nil {
-			return fmt.Errorf("devstack: %s does not replay: %w", f.Name, err)
+		if err := ReplayHistoryFile(path, f.WorkflowID); err != nil {
+			kept := filepath.Join(os.TempDir(), "replay-failed-"+f.Name+".json")
+			_ = os.WriteFile(kept, f.data, 0o644)
+			return fmt.Errorf("devstack: %s does not replay (history kept in %s): %w", f.Name, kept, err)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -506,21 +550,40 @@ func replaceCorpus(dir string, files []CorpusFile) error {
 			return err
 		}
 	}
+	var ids strings.Builder
 	for _, f := range files {
 		if err := os.Rename(filepath.Join(tmp, f.Name+".json"), filepath.Join(dir, f.Name+".json")); err != nil {
 			return err
 		}
+		fmt.Fprintf(&ids, "%s.json\t%s\n", f.Name, f.WorkflowID)
 	}
-	return nil
+	return os.WriteFile(filepath.Join(dir, CorpusWorkflowIDs), []byte(ids.String()), 0o644)
 }
+
+// CorpusWorkflowIDs names the file beside the histories that gives each
+// one's workflow id (file, tab, id, a line each): a history does not hold
+// it, and a workflow that names its children after itself (Backfill)
+// replays only under its own id.
+const CorpusWorkflowIDs = "workflow-ids.tsv"
 
 // ReplayHistoryFile replays a recorded history against the current
 // workflow code, both workflows registered, as workflows/replay_test.go does.
-func ReplayHistoryFile(path string) error {
+func ReplayHistoryFile(path, workflowID string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		return fmt.Errorf("devstack: %s: %w", path, err)
+	}
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(workflows.IngestConversations, workflow.RegisterOptions{Name: workflows.IngestWorkflowName})
 	replayer.RegisterWorkflowWithOptions(workflows.FetchScheduler, workflow.RegisterOptions{Name: workflows.FetchSchedulerWorkflowName})
-	return replayer.ReplayWorkflowHistoryFromJSONFile(quietLogger{}, path)
+	replayer.RegisterWorkflowWithOptions(workflows.Backfill, workflow.RegisterOptions{Name: workflows.BackfillWorkflowName})
+	return replayer.ReplayWorkflowHistoryWithOptions(quietLogger{}, h, worker.ReplayWorkflowHistoryOptions{
+		OriginalExecution: workflow.Execution{ID: workflowID}})
 }
 
 func printCorpus(w io.Writer, res *CorpusResult) {
@@ -828,12 +891,25 @@ func (r *corpusRecorder) waitlist(ctx context.Context) error {
 	if err := r.waitSchedulerIdle(ctx); err != nil {
 		return err
 	}
-	if err := r.keepLatest(ctx, "scheduler-waitlist-invitation",
-		"a scheduler with maxQueued (20,000) conversations queued waitlists a submission and invites it when the queue is down to half",
-		r.schedulerID, signalsSent(workflows.ResubmitSignal, 1)); err != nil {
+	// The server may have suggested continue-as-new on the history's size
+	// (22,000 ids, with their events' topics and times): keep the run that
+	// sent the invitation.
+	runs, err := r.runs(ctx, r.schedulerID)
+	if err != nil {
 		return err
 	}
-	return r.endScheduler(ctx)
+	invited := signalsSent(workflows.ResubmitSignal, 1)
+	for _, rn := range runs {
+		if invited(rn.history) == nil {
+			if err := r.keep("scheduler-waitlist-invitation",
+				"a scheduler with maxQueued (20,000) conversations queued waitlists a submission and invites it when the queue is down to half",
+				rn, invited); err != nil {
+				return err
+			}
+			return r.endScheduler(ctx)
+		}
+	}
+	return fmt.Errorf("devstack: none of the scheduler's %d runs invited the waitlisted batch", len(runs))
 }
 
 // continueAsNew (on the stack whose server suggests continue-as-new early):
@@ -905,6 +981,81 @@ func (r *corpusRecorder) continueAsNew(ctx context.Context) error {
 			schedulerRuns[i+1])
 	}
 	return fmt.Errorf("devstack: none of the scheduler's %d runs continued as new with a queue and an open submission", len(schedulerRuns))
+}
+
+// The backfill stack's history: 1,500 conversations two minutes apart from
+// the simulator's default base time, over three UTC days.
+const (
+	corpusHistory        = 1500
+	corpusHistorySpacing = 2 * time.Minute
+)
+
+// backfill runs a Backfill with fix over the simulator's history on a
+// server that suggests continue-as-new every 40 events.
+func (r *corpusRecorder) backfill(ctx context.Context) error {
+	fmt.Fprintln(r.out, "scenario: backfill over three days of history, continuing as new")
+	catalog, err := r.sim.Catalog(ctx)
+	if err != nil {
+		return err
+	}
+	from := simulator.DefaultBaseTime
+	to := from.Add(corpusHistory * corpusHistorySpacing)
+	const id = "genesys-ingest-backfill-corpus"
+	run, err := r.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.DefaultTaskQueue},
+		workflows.BackfillWorkflowName, workflows.BackfillInput{From: from, To: to, OrgID: catalog.OrgID, Fix: true})
+	if err != nil {
+		return err
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, corpusWaitTimeout)
+	defer cancel()
+	var report workflows.BackfillReport
+	if err := run.Get(waitCtx, &report); err != nil {
+		return fmt.Errorf("devstack: backfill: %w", err)
+	}
+	r.note("backfill: %d found, %d stored complete in %d batches, %d runs", report.Totals.Found, report.StoredComplete, report.Batches, report.Runs)
+	if report.Totals.Found != corpusHistory || report.StoredComplete != corpusHistory || report.Runs < 2 {
+		return fmt.Errorf("devstack: backfill found %d and stored %d in %d runs, want %d in 2 or more", report.Totals.Found, report.StoredComplete, report.Runs, corpusHistory)
+	}
+	runs, err := r.runs(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := r.keep("backfill-continue-as-new", "a backfill walks windows and pages, looks each page up in the table and continues as new carrying its cursor, report and pending ids",
+		runs[0], activityScheduled(workflows.QueryDetailsActivityName), lastEvent(enums.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)); err != nil {
+		return err
+	}
+	if err := r.keep("backfill-continued-run", "the backfill's last run starts a batch marked backfill for what is not stored complete, waits for it and records its report",
+		runs[len(runs)-1], childStarted(workflows.IngestWorkflowName), activityScheduled(workflows.RecordBackfillActivityName)); err != nil {
+		return err
+	}
+	batchRuns, err := r.runs(ctx, id+"-batch-1")
+	if err != nil {
+		return err
+	}
+	if err := r.keep("batch-backfill", "a batch marked backfill submits to the scheduler's backfill lane",
+		batchRuns[0], signalsSent(workflows.SubmitFetchesSignal, 1)); err != nil {
+		return err
+	}
+	if err := r.waitSchedulerIdle(ctx); err != nil {
+		return err
+	}
+	schedulerRuns, err := r.runs(ctx, r.schedulerID)
+	if err != nil {
+		return err
+	}
+	for _, rn := range schedulerRuns {
+		if count(rn.history, isBackfillFetch) > 0 {
+			return r.keep("scheduler-backfill-lane", "the scheduler fetches a backfill submission in its lane, at task priority 5",
+				rn, func(h *historypb.History) error { return atLeast("backfill fetches", count(h, isBackfillFetch), 1) })
+		}
+	}
+	return fmt.Errorf("devstack: no scheduler run fetched at backfill priority")
+}
+
+// isBackfillFetch: a fetch scheduled at the backfill lane's priority.
+func isBackfillFetch(e *historypb.HistoryEvent) bool {
+	a := e.GetActivityTaskScheduledEventAttributes()
+	return a.GetActivityType().GetName() == workflows.FetchActivityName && a.GetPriority().GetPriorityKey() == workflows.BackfillPriorityKey
 }
 
 // mergeSQSBatches joins the records of SQS batches into one.
@@ -984,6 +1135,14 @@ func activityFailed(errType string, want int) historyCheck {
 		return atLeast("activities failed with "+errType, count(h, func(e *historypb.HistoryEvent) bool {
 			return e.GetActivityTaskFailedEventAttributes().GetFailure().GetApplicationFailureInfo().GetType() == errType
 		}), want)
+	}
+}
+
+func childStarted(workflowType string) historyCheck {
+	return func(h *historypb.History) error {
+		return atLeast(workflowType+" children started", count(h, func(e *historypb.HistoryEvent) bool {
+			return e.GetStartChildWorkflowExecutionInitiatedEventAttributes().GetWorkflowType().GetName() == workflowType
+		}), 1)
 	}
 }
 
