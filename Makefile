@@ -7,18 +7,20 @@ export PATH := $(TOOLS_BIN):$(PATH)
 GO ?= go
 DEVSTACK := $(GO) run ./devstack/cmd/devstack
 
-.PHONY: help demo test up down reset tools build unit integration lint workflowcheck bench bench-backfill chaos replay-corpus
+.PHONY: help demo test up down reset tools build unit integration lint workflowcheck bench bench-sweep bench-backfill chaos replay-corpus
 
 help:
 	@echo "make demo         start the local stack and run a few hundred conversations through it"
 	@echo "make test         every test: unit, integration (real Temporal, dynalite, Lambda emulator, simulator), checks"
 	@echo "make fuzz-short   every Go fuzz target for 10 s (part of make test)"
 	@echo "make fuzz         every Go fuzz target for FUZZTIME each (default 2m)"
+	@echo "make docs-screenshots run the browser test and copy its Web UI screenshots to docs/webui/"
 	@echo "make up / down    start / stop the local stack (Temporal UI on http://127.0.0.1:8233)"
 	@echo "make reset        stop the local stack and delete its data"
 	@echo "make lambda       dist/forwarder.zip for AWS Lambda (arm64)"
 	@echo "make worker       dist/worker-linux-arm64 for ECS Fargate"
-	@echo "make bench        throughput against the reference design"
+	@echo "make bench        throughput against the reference design, half-load freshness, and the plot"
+	@echo "make bench-sweep  event source batch sizes and windows: history, requests and freshness (~20 min)"
 	@echo "make bench-backfill backfill throughput at the default budget, alone and with live traffic (~6 min)"
 	@echo "make chaos        property tests (random seed), fuzzing (FUZZTIME) and the fault-injection suite against the real local stack (CHAOS_* knobs, ~35 min)"
 	@echo "make replay-corpus record workflows/testdata/corpus/ again: one history per workflow path (~3 min)"
@@ -47,8 +49,24 @@ build:
 	$(DEVSTACK) build
 
 ## Every test. Integration tests start their own services on free ports.
+## The browser test (integration/webui_test.go) installs Debian's chromium
+## when it runs as root; where it cannot, it skips and the line after the
+## tests says so.
 test: tools lint terraform-lint fuzz-short
+	@rm -f .local/browser-test-skipped
 	$(GO) test -count=1 -timeout 30m ./...
+	@if [ -f .local/browser-test-skipped ]; then cat .local/browser-test-skipped; fi
+
+## The README's Web UI screenshots: the browser test on a stack of its own,
+## then its screenshots (test-screenshots/, git-ignored) copied to docs/webui/.
+.PHONY: docs-screenshots
+docs-screenshots:
+	@rm -f .local/browser-test-skipped
+	$(GO) test -count=1 -timeout 15m -run 'TestWebUITellsTheStory' ./integration/
+	@if [ -f .local/browser-test-skipped ]; then cat .local/browser-test-skipped; exit 1; fi
+	mkdir -p docs/webui
+	cp test-screenshots/webui-*.png docs/webui/
+	@ls -l docs/webui
 
 lint: workflowcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
@@ -91,10 +109,24 @@ fuzz:
 include deployments/deployments.mk
 
 ## Throughput of the reference design's shape and of the defaults, each on a
-## fresh local stack; BENCH_* knobs are in devstack/bench.go, results in
-## bench-results/. `make bench BENCH_SMOKE=1` is the quick CI variant.
+## fresh local stack, and the freshness at half load (200 conversations/s
+## for 2 minutes through the deployed event source mapping); BENCH_* knobs
+## are in devstack/bench.go, results and the plot in bench-results/ (the
+## plot also in docs/bench.svg). `make bench BENCH_SMOKE=1` is the quick
+## CI variant; `make bench BENCH_SWEEP=1` runs the sweep first.
 bench:
 	$(DEVSTACK) bench
+
+## Backfill throughput at the default budget: 20,000 conversations over 10
+## days, alone and with live traffic, each on a fresh stack (BENCH_BACKFILL_*
+## knobs in devstack/bench_backfill.go), results in bench-results/.
+bench-backfill:
+	$(DEVSTACK) bench-backfill
+
+## The event source sweep alone (~20 min): batch sizes and batching windows
+## at half load and in a backlog drain, the table and the chosen defaults.
+bench-sweep:
+	$(DEVSTACK) bench -sweep-only
 
 ## Faults injected into the real local stack (worker kill -9, Temporal and
 ## dynalite restarts, Genesys outages, 429 storms, lost permissions, bad ids,

@@ -21,6 +21,7 @@ import (
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/config"
 	"github.com/genesys-ingest/genesys-ingest/config/workerconfig"
+	"github.com/genesys-ingest/genesys-ingest/devstack"
 	"github.com/genesys-ingest/genesys-ingest/starter/intake"
 	"github.com/genesys-ingest/genesys-ingest/starter/sweep"
 	"github.com/genesys-ingest/genesys-ingest/worker/backlog"
@@ -677,6 +678,10 @@ func TestDefaultsMatchTheCode(t *testing.T) {
 		{"worker_metrics_namespace", str("worker_metrics_namespace"), workerconfig.DefaultMetricsNamespace},
 		{"sweep_every", parseDuration(t, str("sweep_every")), sweep.DefaultEvery},
 		{"sweep_window", parseDuration(t, str("sweep_window")), sweep.DefaultWindow},
+		// make bench measures what is deployed.
+		{"event_source_batch_size", num("event_source_batch_size"), float64(devstack.DeployedEventSource.BatchSize)},
+		{"event_source_maximum_batching_window_seconds", time.Duration(num("event_source_maximum_batching_window_seconds")) * time.Second, devstack.DeployedEventSource.Window},
+		{"event_source_maximum_concurrency", num("event_source_maximum_concurrency"), float64(devstack.DeployedEventSource.Pollers)},
 	} {
 		if c.got != c.want {
 			t.Errorf("variable %s defaults to %v, the code's default is %v", c.variable, c.got, c.want)

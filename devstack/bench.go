@@ -9,7 +9,19 @@ package devstack
 //
 //   - reference: FETCH_BATCH_SIZE=1, FETCH_CONCURRENCY=10, the shape of the
 //     Step Functions reference design (one Genesys request per conversation);
-//   - default: the project's defaults.
+//   - default: the project's defaults, a backlog of conversations drained
+//     through the deployed event source mapping (its batches fill at once);
+//   - half load: the project's defaults at 200 conversations/s for 2
+//     minutes, the events batched as the deployed event source mapping
+//     would (batch size, batching window, five pollers; see RunLoad), and
+//     the freshness of every conversation, from its events' arrival in the
+//     queue to its item's updatedAt.
+//
+// Every run uses the event source mapping Terraform deploys
+// (DeployedEventSource: event_source_batch_size,
+// event_source_maximum_batching_window_seconds and
+// event_source_maximum_concurrency); the sweep (bench_sweep.go, make
+// bench-sweep) is where those values were chosen.
 //
 // The simulator keeps its default rate limit (300 requests a minute per
 // token) and serves conversations as soon as they are emitted
@@ -21,22 +33,35 @@ package devstack
 //	BENCH_SMOKE=1                        tiny sizes for CI, like -smoke
 //	BENCH_REFERENCE_CONVERSATIONS        reference size; default 330 (smoke 20), ≥60 s at 4.5 requests/s
 //	BENCH_CONVERSATIONS                  default configuration's size; default 30000 (smoke 2000), at most 100000
-//	BENCH_EVENTS_PER_DELIVERY            events per SQS batch, i.e. per Lambda invocation; default 4000, at most 10000
-//	BENCH_REFERENCE_EVENTS_PER_DELIVERY  the reference's batch size; default BENCH_EVENTS_PER_DELIVERY
+//	BENCH_BATCH_SIZE                     the event source's batch size; default the deployed one
+//	BENCH_BATCHING_WINDOW                its batching window (0s to 300s); default the deployed one
+//	BENCH_POLLERS                        its concurrent pollers; default 5
+//	BENCH_EVENTS_PER_DELIVERY            events per SQS batch in the backlog runs; default the batch
+//	                                     size, at most 4000 (the 6 MB payload limit)
+//	BENCH_REFERENCE_EVENTS_PER_DELIVERY  the reference's; default BENCH_EVENTS_PER_DELIVERY
+//	BENCH_HALF_LOAD                      the half-load rate in conversations/s; default 200 (smoke 100); 0 skips it
+//	BENCH_HALF_LOAD_DURATION             how long; default 2m (smoke 15s)
+//	BENCH_SWEEP=1                        run the event source sweep first (as make bench-sweep does alone)
+//	BENCH_SWEEP_POINTS                   e.g. 10:0s,100:1s,10000:1s (batch size:window); default 8 points
+//	BENCH_SWEEP_DURATION                 half load per point; default 60s
+//	BENCH_SWEEP_BACKLOG                  backlog drained per batch size; default 6000
 //	BENCH_COLD_STARTS                    Lambda cold starts to time; default 5
 //	BENCH_TIMEOUT                        limit per configuration; default 30m
-//	BENCH_RESULTS_DIR                    where bench-<UTC time>.json goes; default bench-results
+//	BENCH_RESULTS_DIR                    where bench-<UTC time>.json and .svg go; default bench-results
 //
 // A simulated event is about 1.5 KB in its SQS record, so 4000 events make a
 // 5.9 MB invocation: the most that fits the 6 MB synchronous payload limit the
-// emulator enforces, like Lambda. 5000 would be refused.
+// emulator enforces, like Lambda, which invokes with what it has when a
+// batch reaches 6 MB whatever the batch size.
 //
 // The last line printed is one JSON object:
-// {"reference":{...},"default":{...},"throughputRatio":x}.
+// {"reference":{...},"default":{...},"throughputRatio":x,"halfLoad":{...}}.
 //
 // This file holds the options, the result types and the orchestration
-// (Bench, benchRun and its progress lines); bench_history.go,
-// bench_coldstart.go, bench_procs.go and bench_report.go hold the rest.
+// (Bench, benchRun and its progress); bench_load.go (the steady load and
+// the event source emulation), bench_stages.go, bench_sweep.go,
+// bench_plot.go, bench_history.go, bench_coldstart.go, bench_procs.go and
+// bench_report.go hold the rest.
 
 import (
 	"bufio"
@@ -55,6 +80,7 @@ import (
 	"time"
 
 	"github.com/genesys-ingest/genesys-ingest/simulator"
+	"github.com/genesys-ingest/genesys-ingest/starter/progress"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
 
@@ -62,12 +88,26 @@ import (
 const (
 	benchReferenceConversations      = 330
 	benchConversations               = 30_000
-	benchEventsPerDelivery           = 4_000
 	benchSmokeReferenceConversations = 20
 	benchSmokeConversations          = 2_000
 	benchColdStarts                  = 5
 	benchTimeout                     = 30 * time.Minute
+	benchHalfLoadRate                = 200
+	benchHalfLoadDuration            = 2 * time.Minute
+	benchSmokeHalfLoadRate           = 100
+	benchSmokeHalfLoadDuration       = 15 * time.Second
+	benchSweepDuration               = time.Minute
+	benchSweepBacklog                = 6_000
+	// benchFreshnessGoal is the half-load p99 the project aims for.
+	benchFreshnessGoal = 3 * time.Second
 )
+
+// DeployedEventSource is the SQS event source mapping the Terraform module
+// deploys by default, chosen from the sweep (make bench-sweep) by
+// sweepRule: event_source_batch_size, event_source_maximum_batching_window_seconds,
+// and event_source_maximum_concurrency as the pollers;
+// deployments' TestDefaultsMatchTheCode holds the module's defaults to it.
+var DeployedEventSource = EventSource{BatchSize: 10_000, Window: time.Second, Pollers: 5}
 
 // benchSimulatorArgs make every emitted conversation complete at once.
 var benchSimulatorArgs = []string{"--absent-for", "0s", "--wrapup-for", "0s"}
@@ -82,6 +122,16 @@ type BenchOptions struct {
 	EventsPerDelivery          int
 	ReferenceEventsPerDelivery int
 	ColdStarts                 int
+	// Source is the event source mapping every run batches events as.
+	Source EventSource
+	// HalfLoad conversations a second for HalfLoadDuration; 0 skips it.
+	HalfLoad         int
+	HalfLoadDuration time.Duration
+	// Sweep runs the event source sweep first.
+	Sweep        bool
+	SweepOptions SweepOptions
+	// DocsPlot, if set, receives a copy of the plot (docs/bench.svg).
+	DocsPlot string
 	// Timeout bounds each configuration's run.
 	Timeout time.Duration
 	// ResultsDir receives bench-<UTC time>.json; "" means Paths.Root/bench-results.
@@ -99,10 +149,12 @@ func BenchOptionsFromEnv(p Paths, smoke bool) (BenchOptions, error) {
 		smoke = true
 	}
 	o := BenchOptions{Paths: p, Smoke: smoke, ReferenceConversations: benchReferenceConversations,
-		Conversations: benchConversations, EventsPerDelivery: benchEventsPerDelivery,
-		ColdStarts: benchColdStarts, Timeout: benchTimeout, ResultsDir: os.Getenv("BENCH_RESULTS_DIR"), Out: os.Stdout}
+		Conversations: benchConversations, Source: DeployedEventSource, HalfLoad: benchHalfLoadRate, HalfLoadDuration: benchHalfLoadDuration,
+		ColdStarts: benchColdStarts, Timeout: benchTimeout, ResultsDir: os.Getenv("BENCH_RESULTS_DIR"), Out: os.Stdout,
+		SweepOptions: SweepOptions{PerSecond: benchHalfLoadRate, Duration: benchSweepDuration, Backlog: benchSweepBacklog, FreshnessGoal: benchFreshnessGoal, Headroom: sweepHeadroom}}
 	if smoke {
 		o.ReferenceConversations, o.Conversations = benchSmokeReferenceConversations, benchSmokeConversations
+		o.HalfLoad, o.HalfLoadDuration = benchSmokeHalfLoadRate, benchSmokeHalfLoadDuration
 	}
 	var errs []error
 	envInt := func(name string, dst *int, lo, hi int) {
@@ -117,19 +169,44 @@ func BenchOptionsFromEnv(p Paths, smoke bool) (BenchOptions, error) {
 		}
 		*dst = n
 	}
+	envDuration := func(name string, dst *time.Duration, lo, hi time.Duration) {
+		v := strings.TrimSpace(os.Getenv(name))
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			errs = append(errs, fmt.Errorf("%s=%q: must be a duration from %s to %s", name, v, lo, hi))
+			return
+		}
+		*dst = d
+	}
 	envInt("BENCH_REFERENCE_CONVERSATIONS", &o.ReferenceConversations, 1, 100_000)
 	envInt("BENCH_CONVERSATIONS", &o.Conversations, 1, 100_000)
-	envInt("BENCH_EVENTS_PER_DELIVERY", &o.EventsPerDelivery, 1, 10_000)
+	envInt("BENCH_BATCH_SIZE", &o.Source.BatchSize, 1, 10_000)
+	envDuration("BENCH_BATCHING_WINDOW", &o.Source.Window, 0, 300*time.Second)
+	envInt("BENCH_POLLERS", &o.Source.Pollers, 1, 100)
+	o.EventsPerDelivery = min(o.Source.BatchSize, maxEventsPerDelivery)
+	envInt("BENCH_EVENTS_PER_DELIVERY", &o.EventsPerDelivery, 1, maxEventsPerDelivery)
 	o.ReferenceEventsPerDelivery = o.EventsPerDelivery
-	envInt("BENCH_REFERENCE_EVENTS_PER_DELIVERY", &o.ReferenceEventsPerDelivery, 1, 10_000)
+	envInt("BENCH_REFERENCE_EVENTS_PER_DELIVERY", &o.ReferenceEventsPerDelivery, 1, maxEventsPerDelivery)
+	envInt("BENCH_HALF_LOAD", &o.HalfLoad, 0, 2_000)
+	envDuration("BENCH_HALF_LOAD_DURATION", &o.HalfLoadDuration, time.Second, time.Hour)
 	envInt("BENCH_COLD_STARTS", &o.ColdStarts, 0, 100)
-	if v := strings.TrimSpace(os.Getenv("BENCH_TIMEOUT")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("BENCH_TIMEOUT=%q: must be a positive duration such as 30m", v))
-		} else {
-			o.Timeout = d
+	envDuration("BENCH_TIMEOUT", &o.Timeout, time.Second, 24*time.Hour)
+	if v := os.Getenv("BENCH_SWEEP"); v != "" && v != "0" && v != "false" {
+		o.Sweep = true
+	}
+	o.SweepOptions.PerSecond = cmp.Or(o.HalfLoad, benchHalfLoadRate)
+	envDuration("BENCH_SWEEP_DURATION", &o.SweepOptions.Duration, time.Second, time.Hour)
+	envInt("BENCH_SWEEP_BACKLOG", &o.SweepOptions.Backlog, 0, 100_000)
+	o.SweepOptions.Points = defaultSweepPoints(o.Source.Pollers)
+	if v := strings.TrimSpace(os.Getenv("BENCH_SWEEP_POINTS")); v != "" {
+		points, err := parseSweepPoints(v, o.Source.Pollers)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("BENCH_SWEEP_POINTS: %w", err))
 		}
+		o.SweepOptions.Points = points
 	}
 	return o, errors.Join(errs...)
 }
@@ -169,31 +246,56 @@ type BenchConfig struct {
 	// Usage is per service; "driver" is this process (emitting, invoking the
 	// Lambda, parsing deliveries, waiting, reading back).
 	Usage map[string]ServiceUsage `json:"usage"`
+	// Machine is how busy the whole machine was meanwhile, other work on
+	// it included.
+	Machine MachineLoad `json:"machine"`
+	// StoredPerSecond counts the items by the second of their updatedAt.
+	StoredPerSecond []int `json:"storedPerSecond"`
 }
 
 // BenchResult is everything Bench measured; it is saved as JSON.
 type BenchResult struct {
-	StartedAt       time.Time     `json:"startedAt"`
-	Smoke           bool          `json:"smoke"`
-	Machine         Machine       `json:"machine"`
-	LambdaColdStart ColdStart     `json:"lambdaColdStart"`
-	Reference       BenchConfig   `json:"reference"`
-	Default         BenchConfig   `json:"default"`
-	ThroughputRatio float64       `json:"throughputRatio"`
-	Targets         []TargetCheck `json:"targets"`
-	File            string        `json:"-"`
+	StartedAt       time.Time   `json:"startedAt"`
+	Smoke           bool        `json:"smoke"`
+	Machine         Machine     `json:"machine"`
+	EventSource     EventSource `json:"eventSource"`
+	LambdaColdStart ColdStart   `json:"lambdaColdStart"`
+	Reference       BenchConfig `json:"reference"`
+	Default         BenchConfig `json:"default"`
+	ThroughputRatio float64     `json:"throughputRatio"`
+	// HalfLoad is the steady-load run at the defaults; nil when skipped.
+	HalfLoad *LoadResult `json:"halfLoad,omitempty"`
+	// Sweep is the event source sweep, when it ran.
+	Sweep   *SweepResult  `json:"sweep,omitempty"`
+	Targets []TargetCheck `json:"targets"`
+	// Plot is the SVG of stored conversations per second.
+	Plot string `json:"plot"`
+	File string `json:"-"`
 }
 
 // BenchLine is the last line Bench prints.
 type BenchLine struct {
-	Reference       BenchFigures `json:"reference"`
-	Default         BenchFigures `json:"default"`
-	ThroughputRatio float64      `json:"throughputRatio"`
+	Reference       BenchFigures  `json:"reference"`
+	Default         BenchFigures  `json:"default"`
+	ThroughputRatio float64       `json:"throughputRatio"`
+	HalfLoad        *HalfLoadLine `json:"halfLoad,omitempty"`
+}
+
+// HalfLoadLine is the half-load run in the last line: the offered rate and
+// the freshness, event arrival in the queue to the item's updatedAt.
+type HalfLoadLine struct {
+	ConversationsPerSecond float64 `json:"conversationsPerSecond"`
+	P50LatencyMs           float64 `json:"p50LatencyMs"`
+	P99LatencyMs           float64 `json:"p99LatencyMs"`
 }
 
 // Line returns the summary printed last.
 func (r *BenchResult) Line() BenchLine {
-	return BenchLine{Reference: r.Reference.Figures, Default: r.Default.Figures, ThroughputRatio: r.ThroughputRatio}
+	l := BenchLine{Reference: r.Reference.Figures, Default: r.Default.Figures, ThroughputRatio: r.ThroughputRatio}
+	if h := r.HalfLoad; h != nil {
+		l.HalfLoad = &HalfLoadLine{ConversationsPerSecond: h.ConversationsPerSecond, P50LatencyMs: h.P50LatencyMs, P99LatencyMs: h.P99LatencyMs}
+	}
+	return l
 }
 
 // Bench runs the benchmark: tools and build, the Lambda cold start, then the
@@ -208,12 +310,18 @@ func Bench(ctx context.Context, opts BenchOptions) (*BenchResult, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = benchTimeout
 	}
-	res := &BenchResult{StartedAt: time.Now().UTC(), Smoke: opts.Smoke, Machine: machineInfo()}
+	if opts.Source.BatchSize == 0 {
+		opts.Source = DeployedEventSource
+	}
+	res := &BenchResult{StartedAt: time.Now().UTC(), Smoke: opts.Smoke, Machine: machineInfo(), EventSource: opts.Source}
 	mode := ""
 	if opts.Smoke {
 		mode = " (smoke sizes)"
 	}
-	fmt.Fprintf(out, "benchmark%s on %d × %s, %s\n", mode, res.Machine.NProc, res.Machine.CPUModel, res.Machine.GoVersion)
+	fmt.Fprintf(out, "benchmark%s on %d × %s, %s; event source: %s\n", mode, res.Machine.NProc, res.Machine.CPUModel, res.Machine.GoVersion, opts.Source)
+	// The bench's services log apart from a `make up` stack's.
+	p := opts.Paths
+	p.Logs, p.Run = filepath.Join(p.Logs, "bench"), filepath.Join(p.Run, "bench")
 
 	if !opts.SkipBuild {
 		if err := EnsureTools(ctx, opts.Paths, out); err != nil {
@@ -225,9 +333,20 @@ func Bench(ctx context.Context, opts BenchOptions) (*BenchResult, error) {
 		}
 	}
 
+	if opts.Sweep {
+		sweep, err := Sweep(ctx, opts.Paths, opts.SweepOptions, out)
+		if err != nil {
+			return nil, err
+		}
+		res.Sweep = sweep
+		if sweep.Chosen != opts.Source {
+			fmt.Fprintf(out, "NOTE: the sweep chose %s; this run uses %s (DeployedEventSource, the Terraform defaults)\n", sweep.Chosen, opts.Source)
+		}
+	}
+
 	if opts.ColdStarts > 0 {
 		fmt.Fprintf(out, "timing %d cold starts of the forwarder bootstrap under the Lambda emulator (Temporal unreachable)…\n", opts.ColdStarts)
-		cs, err := lambdaColdStarts(ctx, opts.Paths, opts.ColdStarts)
+		cs, err := lambdaColdStarts(ctx, p, opts.ColdStarts)
 		if err != nil {
 			return nil, err
 		}
@@ -250,7 +369,7 @@ func Bench(ctx context.Context, opts BenchOptions) (*BenchResult, error) {
 	}
 	for _, c := range configs {
 		runCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
-		run, err := benchRun(runCtx, opts.Paths, c.name, c.env, c.conversations, c.size, out)
+		run, err := benchRun(runCtx, p, c.name, c.env, c.conversations, c.size, out)
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("bench %s: %w", c.name, err)
@@ -260,7 +379,16 @@ func Bench(ctx context.Context, opts BenchOptions) (*BenchResult, error) {
 	if r := res.Reference.Figures.ConversationsPerSecond; r > 0 {
 		res.ThroughputRatio = round3(res.Default.Figures.ConversationsPerSecond / r)
 	}
-	res.Targets = defaultTargets(&res.Default)
+	if opts.HalfLoad > 0 {
+		runCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
+		load, err := benchHalfLoad(runCtx, p, defaults, opts, out)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("bench half load: %w", err)
+		}
+		res.HalfLoad = load
+	}
+	res.Targets = defaultTargets(&res.Default, res.HalfLoad)
 
 	dir := opts.ResultsDir
 	if dir == "" {
@@ -269,7 +397,25 @@ func Bench(ctx context.Context, opts BenchOptions) (*BenchResult, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	res.File = filepath.Join(dir, "bench-"+res.StartedAt.Format("20060102T150405Z")+".json")
+	stamp := res.StartedAt.Format("20060102T150405Z")
+	res.File = filepath.Join(dir, "bench-"+stamp+".json")
+	res.Plot = filepath.Join(dir, "bench-"+stamp+".svg")
+	title, subtitle := benchPlotTitle(res)
+	if err := writePlot(res.Plot, title, subtitle, benchPanels(res)); err != nil {
+		return nil, err
+	}
+	if opts.DocsPlot != "" {
+		b, err := os.ReadFile(res.Plot)
+		if err == nil {
+			err = os.MkdirAll(filepath.Dir(opts.DocsPlot), 0o755)
+		}
+		if err == nil {
+			err = os.WriteFile(opts.DocsPlot, b, 0o644)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("copy the plot to %s: %w", opts.DocsPlot, err)
+		}
+	}
 	full, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return nil, err
@@ -279,13 +425,54 @@ func Bench(ctx context.Context, opts BenchOptions) (*BenchResult, error) {
 	}
 
 	printBench(out, res)
-	fmt.Fprintf(out, "full results: %s\n", res.File)
+	fmt.Fprintf(out, "full results: %s\nplot: %s\n", res.File, res.Plot)
+	if opts.DocsPlot != "" {
+		fmt.Fprintf(out, "plot copied to %s\n", opts.DocsPlot)
+	}
 	line, err := json.Marshal(res.Line())
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(out, "%s\n", line)
 	return res, nil
+}
+
+// benchHalfLoad runs the steady half load at the defaults on a fresh stack.
+func benchHalfLoad(ctx context.Context, p Paths, env []string, opts BenchOptions, out io.Writer) (*LoadResult, error) {
+	log := &prefixWriter{prefix: "[half load] ", w: out}
+	defer log.Flush()
+	fmt.Fprintf(log, "starting a fresh stack (%s)\n", strings.Join(effective(env), " "))
+	ports, err := FreePorts()
+	if err != nil {
+		return nil, err
+	}
+	stack, err := Start(ctx, Options{Paths: p, Ports: ports, Env: env, SimulatorArgs: benchSimulatorArgs, Log: log, Hermetic: true})
+	if err != nil {
+		return nil, err
+	}
+	defer stack.Stop()
+	fmt.Fprintf(log, "%d conversations/s for %s, their events batched by the event source mapping (%s)…\n",
+		opts.HalfLoad, opts.HalfLoadDuration, opts.Source)
+	barOut, what := barWriter(out, log, "half load", "conversations stored")
+	load, err := RunLoad(ctx, stack, LoadOptions{PerSecond: opts.HalfLoad, Duration: opts.HalfLoadDuration,
+		Source: opts.Source, TableName: os.Getenv("DYNAMODB_TABLE"), Progress: barOut, ProgressWhat: what})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "%d conversations (%.1f/s offered, %.1f/s emitted) in %d deliveries of %.1f events: freshness p50 %.0f ms, p99 %.0f ms; %d lost; stopping the stack\n",
+		load.Conversations, load.ConversationsPerSecond, load.AchievedPerSecond, load.Deliveries, load.EventsPerDelivery,
+		load.P50LatencyMs, load.P99LatencyMs, load.Missing+load.Failed)
+	return load, nil
+}
+
+// barWriter is where a run's progress bar goes and what it says: out itself
+// when it is a file (on a terminal, a bar redrawn in place), labelled with
+// the run's name; else the run's log, which labels every line.
+func barWriter(out, log io.Writer, name, what string) (io.Writer, string) {
+	if f, ok := out.(*os.File); ok {
+		return f, "[" + name + "] " + what
+	}
+	return log, what
 }
 
 // benchRun measures one configuration on a fresh stack.
@@ -309,8 +496,10 @@ func benchRun(ctx context.Context, p Paths, name string, env []string, conversat
 	fmt.Fprintf(log, "emitting %d conversations in SQS batches of up to %d events and sending them through the forwarder Lambda…\n",
 		conversations, eventsPerDelivery)
 	cpuBefore := stackCPU(stack)
+	busyBefore, _ := machineTicks()
 	windowStart := time.Now()
-	stopProgress := benchProgress(ctx, stack.Endpoints, conversations, log)
+	barOut, what := barWriter(out, log, name, "conversations stored")
+	stopProgress := benchProgress(ctx, stack.Endpoints, conversations, what, barOut)
 	report, err := Drive(ctx, stack.Endpoints, DriveOptions{
 		Conversations: conversations, EventsPerDelivery: eventsPerDelivery, TableName: os.Getenv("DYNAMODB_TABLE"),
 	})
@@ -321,6 +510,9 @@ func benchRun(ctx context.Context, p Paths, name string, env []string, conversat
 	window := time.Since(windowStart)
 	cpuAfter := stackCPU(stack)
 	run.Usage = usageBetween(stack, cpuBefore, cpuAfter, window)
+	busyAfter, _ := machineTicks()
+	run.Machine = machineLoad(busyBefore, busyAfter, window, run.Usage)
+	run.StoredPerSecond = storedPerSecond(report)
 	run.WindowSeconds = round3(window.Seconds())
 	run.Report = report
 	run.SimulatorTotals = report.Counters
@@ -382,38 +574,30 @@ func effective(env []string) []string {
 	return outList
 }
 
-// benchProgress prints, every few seconds, how many conversations the
-// worker stored (its Prometheus counters) and how many Genesys requests the
-// simulator saw. The returned function stops it.
-func benchProgress(ctx context.Context, e Endpoints, total int, log io.Writer) func() {
+// benchProgress shows how many conversations the worker stored (its
+// Prometheus counters) as a progress bar with rate and ETA on a terminal, a
+// plain line now and then elsewhere. The returned function stops it.
+func benchProgress(ctx context.Context, e Endpoints, total int, what string, w io.Writer) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	sim := simulator.NewClient(e.Simulator)
+	bar := progress.New(w, what, "conversations", int64(total))
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(5 * time.Second)
+		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
-		started := time.Now()
+		var last int64
 		for {
 			select {
 			case <-ctx.Done():
+				bar.Set(last, int64(total))
+				bar.Finish()
 				return
 			case <-tick.C:
 			}
-			stored, unchanged, err := workerStored(ctx, e.WorkerMetrics)
-			counters, cerr := sim.Counters(ctx)
-			if ctx.Err() != nil {
-				return
+			if stored, _, err := workerStored(ctx, e.WorkerMetrics); err == nil {
+				last = min(stored, int64(total))
+				bar.Set(last, int64(total))
 			}
-			line := fmt.Sprintf("%5.0fs  conversations stored %d/%d (+%d fetched again, unchanged)",
-				time.Since(started).Seconds(), stored, total, unchanged)
-			if err != nil {
-				line = fmt.Sprintf("%5.0fs  conversations stored ?/%d (%v)", time.Since(started).Seconds(), total, err)
-			}
-			if cerr == nil {
-				line += fmt.Sprintf(", Genesys requests %d (%d × 429)", counters.Requests, counters.RateLimited)
-			}
-			fmt.Fprintln(log, line)
 		}
 	}()
 	return func() {

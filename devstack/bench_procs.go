@@ -205,3 +205,61 @@ func machineInfo() Machine {
 	}
 	return m
 }
+
+// MachineLoad is how busy the whole machine was during a window: every
+// process, the benchmark's stack and the driver included, and what the
+// rest (other work sharing the machine) took.
+type MachineLoad struct {
+	// BusyCores is the machine's CPU time over the window's wall time.
+	BusyCores float64 `json:"busyCores"`
+	// StackCores is the benchmark's own share (its services and driver).
+	StackCores float64 `json:"stackCores"`
+	// OtherCores is everything else: other work on the machine.
+	OtherCores float64 `json:"otherCores"`
+	// LoadAverage is /proc/loadavg's one-minute figure at the end.
+	LoadAverage float64 `json:"loadAverage"`
+}
+
+// machineTicks reads the machine's busy and total CPU ticks from /proc/stat.
+func machineTicks() (busy, total int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i >= 8 { // guest time is already in user time
+			break
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
+}
+
+// machineLoad is the machine's load between two machineTicks samples over
+// window, given the stack's own usage in it.
+func machineLoad(busyBefore, busyAfter int64, window time.Duration, usage map[string]ServiceUsage) MachineLoad {
+	var m MachineLoad
+	if window > 0 {
+		m.BusyCores = round3(float64(busyAfter-busyBefore) / clockTicks / window.Seconds())
+	}
+	for _, u := range usage {
+		m.StackCores += u.Cores
+	}
+	m.StackCores = round3(m.StackCores)
+	m.OtherCores = round3(max(0, m.BusyCores-m.StackCores))
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			m.LoadAverage, _ = strconv.ParseFloat(f[0], 64)
+		}
+	}
+	return m
+}

@@ -47,13 +47,25 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	assert.InDelta(t, 1.0, res.Reference.Figures.GenesysRequestsPerConversation, 0.02, "reference: one request per conversation")
 	assert.Less(t, res.Default.Figures.GenesysRequestsPerConversation, 0.02, "default: requests of up to 100 ids")
+	// The backlog runs use the deployed event source's batch size, capped
+	// by the 6 MB payload.
+	assert.Equal(t, min(DeployedEventSource.BatchSize, maxEventsPerDelivery), res.Default.EventsPerDelivery)
 	assert.Greater(t, res.ThroughputRatio, 1.0, "the default design is faster than the reference")
 
 	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
 	last := lines[len(lines)-1]
 	var line map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal([]byte(last), &line), "last line is not a JSON object: %s", last)
-	assert.Len(t, line, 3, "last line: %s", last)
+	assert.Len(t, line, 4, "last line: %s", last)
+	var half map[string]float64
+	require.NoError(t, json.Unmarshal(line["halfLoad"], &half), "halfLoad in %s", last)
+	assert.Len(t, half, 3, "halfLoad: %v", half)
+	assert.Equal(t, float64(opts.HalfLoad), half["conversationsPerSecond"])
+	assert.Positive(t, half["p50LatencyMs"])
+	assert.GreaterOrEqual(t, half["p99LatencyMs"], half["p50LatencyMs"])
+	require.NotNil(t, res.HalfLoad)
+	assert.Zero(t, res.HalfLoad.Missing+res.HalfLoad.Failed, "half load lost conversations")
+	assert.FileExists(t, res.Plot)
 	var ratio float64
 	require.NoError(t, json.Unmarshal(line["throughputRatio"], &ratio), "throughputRatio in %s", last)
 	assert.Positive(t, ratio)

@@ -9,19 +9,20 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/simulator"
 	"github.com/genesys-ingest/genesys-ingest/starter/intake"
+	"github.com/genesys-ingest/genesys-ingest/starter/progress"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
 
@@ -32,7 +33,9 @@ type DriveOptions struct {
 	EventsPerDelivery int
 	// Poison adds a non-JSON record and a bad conversation id to every batch.
 	Poison bool
-	// Progress receives a line every few seconds; nil is quiet.
+	// Progress receives a progress bar of the conversations stored, with
+	// rate and ETA, on a terminal, and a plain line now and then
+	// elsewhere; nil is quiet.
 	Progress io.Writer
 	// TableName is the DynamoDB table the worker writes to.
 	TableName string
@@ -129,7 +132,13 @@ func Drive(ctx context.Context, e Endpoints, opts DriveOptions) (*Report, error)
 		fmt.Fprintf(opts.Progress, "sent %d events of %d conversations in %d SQS batches to the forwarder Lambda → %d workflows\n",
 			report.Events, report.Conversations, report.Deliveries, report.Workflows)
 	}
-	if err := waitForWorkflows(ctx, temporal, report, opts.Progress); err != nil {
+	stopProgress := func() {}
+	if opts.Progress != nil {
+		stopProgress = storedProgress(ctx, e.DynamoDB, opts.TableName, emitted.ConversationIDs, opts.Progress)
+	}
+	err = waitForWorkflows(ctx, temporal, report)
+	stopProgress()
+	if err != nil {
 		return nil, err
 	}
 
@@ -193,49 +202,16 @@ func InvokeForwarder(ctx context.Context, e Endpoints, payload []byte) (events.S
 	return out, nil
 }
 
-// waitForWorkflows waits for every workflow (following continue-as-new) and
-// prints progress while it waits.
-func waitForWorkflows(ctx context.Context, temporal client.Client, report *Report, progress io.Writer) error {
-	var (
-		mu   sync.Mutex
-		done int
-	)
+// waitForWorkflows waits for every workflow, following continue-as-new.
+func waitForWorkflows(ctx context.Context, temporal client.Client, report *Report) error {
 	summaries := make([]workflows.Summary, len(report.WorkflowIDs))
-	stopProgress := make(chan struct{})
-	if progress != nil {
-		go func() {
-			tick := time.NewTicker(2 * time.Second)
-			defer tick.Stop()
-			started := time.Now()
-			for {
-				select {
-				case <-stopProgress:
-					return
-				case <-tick.C:
-					mu.Lock()
-					finished := done
-					current := slices.Clone(summaries)
-					mu.Unlock()
-					stored, received, submitted, waiting := liveProgress(ctx, temporal, report.WorkflowIDs, current)
-					fmt.Fprintf(progress, "  %5.0fs  workflows done %d/%d · stored %d of their %d conversations · with the fetch scheduler %d · waiting for readiness %d\n",
-						time.Since(started).Seconds(), finished, len(report.WorkflowIDs), stored, received, submitted, waiting)
-				}
-			}
-		}()
-	}
-	defer close(stopProgress)
 	group, ctx := errgroup.WithContext(ctx)
 	group.SetLimit(64)
 	for i, id := range report.WorkflowIDs {
 		group.Go(func() error {
-			var s workflows.Summary
-			if err := temporal.GetWorkflow(ctx, id, "").Get(ctx, &s); err != nil {
+			if err := temporal.GetWorkflow(ctx, id, "").Get(ctx, &summaries[i]); err != nil {
 				return fmt.Errorf("devstack: workflow %s: %w", id, err)
 			}
-			mu.Lock()
-			summaries[i] = s
-			done++
-			mu.Unlock()
 			return nil
 		})
 	}
@@ -249,24 +225,51 @@ func waitForWorkflows(ctx context.Context, temporal client.Client, report *Repor
 	return nil
 }
 
-// liveProgress adds the finished workflows' summaries to what the running
-// ones report through their progress query. A conversation whose events came
-// in two batches is in two workflows, so the counts are per workflow.
-func liveProgress(ctx context.Context, temporal client.Client, ids []string, finished []workflows.Summary) (stored, received, submitted, waiting int) {
-	for i, id := range ids {
-		s := finished[i]
-		if s.Received == 0 {
-			value, err := temporal.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
-			var p workflows.Progress
-			if err != nil || value.Get(&p) != nil {
-				continue
-			}
-			s, submitted, waiting = p.Summary, submitted+p.Submitted, waiting+p.Waiting
+// storedProgress shows how many of the conversations are stored, reading
+// the table every two seconds for the ones not seen stored yet. It counts
+// conversations: the workflows' own counts would count a conversation once
+// in every batch that received one of its events (its customer.end and acw
+// events are shuffled into different SQS batches), which made 300
+// conversations show as 604. The returned function stops it after a last
+// reading.
+func storedProgress(ctx context.Context, endpoint, table string, ids []string, w io.Writer) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	t := store.NewTable(LocalDynamoDB(endpoint), store.Config{TableName: table})
+	bar := progress.New(w, "conversations stored", "conversations", int64(len(ids)))
+	left := slices.Clone(ids)
+	read := func(ctx context.Context) {
+		statuses, err := t.Statuses(ctx, left)
+		if err != nil {
+			return
 		}
-		stored += s.StoredComplete + s.StoredIncomplete + s.Unchanged
-		received += s.Received
+		left = slices.DeleteFunc(left, func(id string) bool {
+			s, ok := statuses[id]
+			return ok && (s.Status == store.StatusComplete || s.Status == store.StatusIncomplete)
+		})
+		bar.Set(int64(len(ids)-len(left)), int64(len(ids)))
 	}
-	return stored, received, submitted, waiting
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(2 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				read(ctx)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		last, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		read(last)
+		bar.Finish()
+	}
 }
 
 // readItems reads status and updatedAt of every id.
@@ -281,6 +284,15 @@ func readItems(ctx context.Context, endpoint, table string, ids []string) (map[s
 		items[id] = itemBrief{Status: s.Status, UpdatedAt: updated}
 	}
 	return items, nil
+}
+
+// LocalS3 is a client for the stack's S3 (gofakes3) at endpoint.
+func LocalS3(endpoint string) *s3.Client {
+	return s3.New(s3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
 }
 
 // LocalDynamoDB is a client for dynalite at endpoint.

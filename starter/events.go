@@ -9,10 +9,14 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/genesys-ingest/genesys-ingest/config"
 	"github.com/genesys-ingest/genesys-ingest/starter/forwarder"
 	"github.com/genesys-ingest/genesys-ingest/starter/intake"
+	"github.com/genesys-ingest/genesys-ingest/starter/progress"
 	"github.com/genesys-ingest/genesys-ingest/telemetry"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
@@ -48,7 +52,7 @@ func extractEvents(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 // workflow id; with --wait it waits and prints the workflow's summary.
 func sendEvents(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	flags := flag.NewFlagSet("events send", flag.ContinueOnError)
-	wait := flags.Bool("wait", false, "wait for the workflow and print its summary")
+	wait := flags.Bool("wait", false, "wait for the workflow, showing its progress on stderr, and print its summary")
 	if err := flags.Parse(args); err != nil {
 		return usageError("%v", err)
 	}
@@ -86,11 +90,46 @@ func sendEvents(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	if !*wait {
 		return nil
 	}
-	var summary workflows.Summary
-	if err := temporal.GetWorkflow(ctx, out.WorkflowID, "").Get(ctx, &summary); err != nil {
+	summary, err := waitWithProgress(ctx, temporal, out.WorkflowID, out.Conversations, os.Stderr)
+	if err != nil {
 		return fmt.Errorf("workflow %s: %w", out.WorkflowID, err)
 	}
 	return printJSON(stdout, summary)
+}
+
+// waitWithProgress waits for the batch workflow and shows, on w, how many
+// of its conversations are settled (stored, unchanged or failed) as a
+// progress bar with rate and ETA on a terminal, a plain line now and then
+// elsewhere. stdout keeps only the workflow id and the summary.
+func waitWithProgress(ctx context.Context, temporal client.Client, workflowID string, conversations int, w io.Writer) (workflows.Summary, error) {
+	var summary workflows.Summary
+	done := make(chan error, 1)
+	go func() { done <- temporal.GetWorkflow(ctx, workflowID, "").Get(ctx, &summary) }()
+	bar := progress.New(w, "conversations settled", "conversations", int64(conversations))
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return summary, err
+			}
+			bar.Set(int64(settled(summary)), int64(summary.Received))
+			bar.Finish()
+			return summary, nil
+		case <-tick.C:
+			var p workflows.Progress
+			v, err := temporal.QueryWorkflow(ctx, workflowID, "", workflows.ProgressQuery)
+			if err == nil && v.Get(&p) == nil {
+				bar.Set(int64(settled(p.Summary)), int64(max(p.Summary.Received, conversations)))
+			}
+		}
+	}
+}
+
+// settled counts a summary's conversations that need nothing more.
+func settled(s workflows.Summary) int {
+	return s.StoredComplete + s.StoredIncomplete + s.Unchanged + s.Failed
 }
 
 func readInput(args []string, stdin io.Reader) ([]byte, error) {

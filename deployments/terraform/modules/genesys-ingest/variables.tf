@@ -220,9 +220,9 @@ variable "lambda_vpc_config" {
 }
 
 variable "event_source_batch_size" {
-  description = "Maximum SQS messages per forwarder invocation (one Temporal workflow per batch)."
+  description = "Maximum SQS messages per forwarder invocation (one Temporal workflow per batch). Lambda also stops filling a batch at 6 MB, about 4,000 Genesys events. Chosen by make bench-sweep: a large batch keeps a backlog at 0.09 history events per conversation (0.67 at 100)."
   type        = number
-  default     = 100
+  default     = 10000
 
   validation {
     condition     = var.event_source_batch_size >= 1 && var.event_source_batch_size <= 10000
@@ -235,9 +235,9 @@ variable "event_source_batch_size" {
 }
 
 variable "event_source_maximum_batching_window_seconds" {
-  description = "How long the event source mapping gathers messages before invoking the forwarder (0 to 300)."
+  description = "How long the event source mapping gathers messages before invoking the forwarder (0 to 300). It bounds freshness: with 1 s (chosen by make bench-sweep) half load measured p99 1.4 s from arrival to stored, two thirds of it this window; a longer window means fewer, larger batches (less history) and staler data."
   type        = number
-  default     = 10
+  default     = 1
 
   validation {
     condition     = var.event_source_maximum_batching_window_seconds >= 0 && var.event_source_maximum_batching_window_seconds <= 300
