@@ -22,7 +22,31 @@ import (
 // GenesysClient is the part of *genesys.Client the fetch activity uses.
 type GenesysClient interface {
 	FetchConversations(ctx context.Context, ids []string) (*genesys.Fetched, error)
+	FetchConversationsByQuery(ctx context.Context, ids []string, from, to time.Time) (*genesys.Fetched, error)
 }
+
+// DetailSource is the Genesys endpoint the fetch activity reads records
+// from (GENESYS_DETAIL_SOURCE). Both make one request per chunk of up to
+// 100 conversations.
+type DetailSource string
+
+const (
+	// SourceMultiGet is GET /api/v2/analytics/conversations/details?id=...,
+	// which finds a conversation whenever it started; the default.
+	SourceMultiGet DetailSource = "multiget"
+	// SourceQuery is POST /api/v2/analytics/conversations/details/query
+	// with conversationId predicates, which also returns the participants'
+	// attributes, but only of conversations that started within its
+	// interval (queryWindow).
+	SourceQuery DetailSource = "query"
+)
+
+// DetailSources are the valid sources, for validation and messages.
+var DetailSources = []DetailSource{SourceMultiGet, SourceQuery}
+
+// queryWindowDays is the longest interval Genesys accepts for a details
+// query with a filter.
+const queryWindowDays = 31
 
 // Store is the part of *store.Table the activities use.
 type Store interface {
@@ -43,6 +67,11 @@ const requestTimeoutRetryDelay = 10 * time.Second
 type Fetcher struct {
 	Genesys GenesysClient
 	Store   Store
+	// Source is where records come from; SourceMultiGet when empty.
+	Source DetailSource
+	// Mapping is what items keep beyond the record's figures (contact
+	// addresses).
+	Mapping store.Mapping
 	// Now stamps fetchedAt; time.Now when nil.
 	Now func() time.Time
 
@@ -84,7 +113,7 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 			"waiting for Genesys to recover before another request (last error: "+last.message+")",
 			last.errType, temporal.ApplicationErrorOptions{NextRetryDelay: wait}))
 	}
-	fetched, err := f.Genesys.FetchConversations(ctx, ids)
+	fetched, err := f.fetch(ctx, req.Conversations, ids)
 	if err != nil {
 		reason, isPerConversation := perConversation(err)
 		if !isPerConversation {
@@ -104,7 +133,7 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 	fetchedAt := f.now()
 
 	var toStore []store.Record
-	for _, ref := range req.Conversations {
+	for i, ref := range req.Conversations {
 		if reason, bad := fetched.Invalid[ref.ID]; bad {
 			result.Failed = append(result.Failed, workflows.Failure{ConversationID: ref.ID, Attempts: attempt,
 				Reason: fmt.Sprintf("%s: Genesys returned an unusable record: %s", workflows.ErrTypeInvalidRecord, reason)})
@@ -115,7 +144,7 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 			result.NotReady = append(result.NotReady, ref.ID)
 			continue
 		}
-		rec, err := store.NewRecord(raw, cmp.Or(ref.OrgID, req.OrgID), fetchedAt)
+		rec, err := f.Mapping.NewRecord(raw, cmp.Or(ref.OrgID, req.OrgID), fetchedAt)
 		if err != nil {
 			result.Failed = append(result.Failed, workflows.Failure{ConversationID: ref.ID, Attempts: attempt,
 				Reason: fmt.Sprintf("%s: %v", workflows.ErrTypeInvalidRecord, err)})
@@ -131,6 +160,7 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 		}
 		// Empty when the ref does not carry its event's time and topic.
 		rec.FirstEventAt, rec.LastEventTopic = timestamp(epochMillis(ref.EventTime)), ref.Topic
+		rec.BatchIDs, rec.FetchedBy = handledBy(ctx, req, i)
 		toStore = append(toStore, rec)
 	}
 	outcomes, err := f.upsertUntilStored(ctx, toStore, func(err error) {
@@ -161,6 +191,39 @@ func (f *Fetcher) FetchAndStoreConversations(ctx context.Context, req workflows.
 	recordMetrics(ctx, result)
 	recordFreshness(ctx, req.Conversations, toStore, outcomes, f.now())
 	return result, nil
+}
+
+// fetch makes the chunk's one request to the configured source.
+func (f *Fetcher) fetch(ctx context.Context, refs []workflows.ConversationRef, ids []string) (*genesys.Fetched, error) {
+	if f.Source != SourceQuery {
+		return f.Genesys.FetchConversations(ctx, ids)
+	}
+	from, to := queryWindow(refs, f.now())
+	return f.Genesys.FetchConversationsByQuery(ctx, ids, from, to)
+}
+
+// queryWindow is the interval of the details query that fetches refs'
+// conversations. Genesys matches a conversation by the UTC day it started,
+// which its events do not tell but follow: the window is the longest
+// Genesys allows, 31 days, ending with the UTC day of the latest event, or
+// of now when a ref has no event time (retries, backfills), as the chunk
+// has one request. Its width costs no extra request, and a narrower one
+// would miss the conversations that ran for days (emails, messaging). A
+// conversation whose event came more than 30 days after it started is
+// reported not found: the multi-get source has no such limit. An event
+// time more than a day ahead of this worker's clock is wrong, and would
+// move the window past the conversations: it counts as a day ahead.
+func queryWindow(refs []workflows.ConversationRef, now time.Time) (from, to time.Time) {
+	var latest int64
+	for _, ref := range refs {
+		if ref.EventTime <= 0 {
+			latest = max(latest, now.UnixMilli())
+		}
+		latest = max(latest, ref.EventTime)
+	}
+	latest = min(latest, now.Add(24*time.Hour).UnixMilli())
+	to = time.UnixMilli(latest).UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	return to.AddDate(0, 0, -queryWindowDays), to
 }
 
 // Backoff of the writes of a chunk while DynamoDB is unavailable.

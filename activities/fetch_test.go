@@ -33,6 +33,13 @@ type fakeGenesys struct {
 	conversations map[string][]byte
 	err           error
 	asked         [][]string
+	// intervals are the [from, to) of each FetchConversationsByQuery.
+	intervals [][2]time.Time
+}
+
+func (f *fakeGenesys) FetchConversationsByQuery(ctx context.Context, ids []string, from, to time.Time) (*genesys.Fetched, error) {
+	f.intervals = append(f.intervals, [2]time.Time{from, to})
+	return f.FetchConversations(ctx, ids)
 }
 
 func (f *fakeGenesys) FetchConversations(_ context.Context, ids []string) (*genesys.Fetched, error) {

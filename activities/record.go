@@ -36,6 +36,7 @@ func (r *Recorder) RecordFailedConversations(ctx context.Context, req workflows.
 	failures := make([]store.Failure, len(req.Failures))
 	for i, f := range req.Failures {
 		failures[i] = store.Failure{
+			BatchID:        batchOf(ctx),
 			ConversationID: f.ConversationID,
 			OrgID:          f.OrgID,
 			Reason:         f.Reason,

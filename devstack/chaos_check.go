@@ -3,12 +3,15 @@ package devstack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -20,12 +23,33 @@ import (
 	"github.com/genesys-ingest/genesys-ingest/simulator"
 )
 
+// DetailReader reads a stored record's detail from its item or from the
+// detail bucket: *store.Table with an S3 client.
+type DetailReader interface {
+	Detail(ctx context.Context, r store.Record) (json.RawMessage, error)
+}
+
+// retryTopic is the event topic of a write `starter conversations retry`
+// asked for: no event of the conversation's own.
+const retryTopic = "retry"
+
+// hmacHex is what a hashed contact address looks like: HMAC-SHA256 in hex.
+// The key is the worker's, so the value itself cannot be checked here.
+var hmacHex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
 // RecordMismatches compares a stored record with the simulator's ground
 // truth field by field and returns one line per difference; none means the
 // item holds exactly what the pipeline must store for the complete
-// conversation. orgID is the simulator catalog's org. The integration tests
-// and the chaos suite both judge items with it.
-func RecordMismatches(rec store.Record, truth simulator.GroundTruth, orgID string) []string {
+// conversation. The detail is read through details, so one held in the
+// detail bucket is compared too. orgID is the simulator catalog's org. The
+// integration tests and the chaos suite both judge items with it.
+//
+// Two kinds of attribute depend on settings the record does not tell, and
+// are judged by what they hold: participantAttributes (the details query
+// source) must be the ground truth's when the detail has attributes and
+// absent otherwise; contact addresses (STORE_CONTACT_ADDRESSES), when
+// present, must be the customer's, plain or hashed.
+func RecordMismatches(ctx context.Context, details DetailReader, rec store.Record, truth simulator.GroundTruth, orgID string) []string {
 	want := truth.Expected
 	var out []string
 	check := func(field string, got, want any) {
@@ -43,7 +67,16 @@ func RecordMismatches(rec store.Record, truth simulator.GroundTruth, orgID strin
 	}
 	check("handleTimeMs", rec.HandleTimeMs, want.HandleTimeMs)
 	check("talkTimeMs", rec.TalkTimeMs, want.TalkTimeMs)
+	check("holdTimeMs", rec.HoldTimeMs, want.HoldTimeMs)
 	check("acwTimeMs", rec.AcwTimeMs, want.AcwTimeMs)
+	check("waitTimeMs", rec.WaitTimeMs, want.WaitTimeMs)
+	check("answerTimeMs", rec.AnswerTimeMs, want.AnswerTimeMs)
+	check("ivrTimeMs", rec.IvrTimeMs, want.IvrTimeMs)
+	check("abandoned", rec.Abandoned, want.Abandoned)
+	check("transfers", rec.Transfers, want.Transfers)
+	check("disconnectType", rec.DisconnectType, want.DisconnectType)
+	check("agents", rec.Agents, expectedAgents(want.Agents))
+	check("missingWrapUps", rec.MissingWrapUps, []string(nil))
 	check("queueIds", distinctSorted(rec.QueueIDs), distinctSorted(want.QueueIDs))
 	check("userIds", distinctSorted(rec.UserIDs), distinctSorted(want.UserIDs))
 	check("wrapUpCodes", distinctSorted(rec.WrapUpCodes), distinctSorted(want.WrapUpCodes))
@@ -52,23 +85,116 @@ func RecordMismatches(rec store.Record, truth simulator.GroundTruth, orgID strin
 	check("originatingDirection", rec.OriginatingDirection, want.OriginatingDirection)
 	check("participantCount", rec.ParticipantCount, want.ParticipantCount)
 	check("orgId", rec.OrgID, orgID)
-	if rec.DetailOmitted {
-		return out
+	if start, err := time.Parse(time.RFC3339Nano, want.ConversationStart); err == nil {
+		check("orgDay", rec.OrgDay, store.OrgDay(orgID, start))
 	}
-	detail, err := store.DecodeDetail(rec.Detail)
-	if err != nil {
-		return append(out, "detail: "+err.Error())
+	out = append(out, eventMismatches(rec, want.Events)...)
+	out = append(out, contactMismatches(rec, want)...)
+
+	queried := false
+	switch detail, err := details.Detail(ctx, rec); {
+	case errors.Is(err, store.ErrDetailOmitted):
+		if !want.Oversized {
+			out = append(out, "detail: omitted, though the record fits an item")
+		}
+		// Without the detail the source is unknown: either is right.
+		queried = rec.ParticipantAttributes != nil || rec.ParticipantAttributesOmitted
+	case err != nil:
+		out = append(out, "detail: "+err.Error())
+	default:
+		var bad string
+		if queried, bad = detailMismatch(detail, truth.Complete); bad != "" {
+			out = append(out, "detail: "+bad)
+		}
 	}
-	var got, exp any
-	wantDetail, _ := json.Marshal(truth.Complete) // the simulator's own types always encode
-	if err := json.Unmarshal(detail, &got); err != nil {
-		return append(out, "detail: not JSON: "+err.Error())
-	}
-	_ = json.Unmarshal(wantDetail, &exp)
-	if !reflect.DeepEqual(got, exp) {
-		out = append(out, "detail: differs from the generated record")
+	switch {
+	case rec.ParticipantAttributesOmitted && !want.Oversized:
+		out = append(out, "participantAttributes: omitted, though they fit the item")
+	case queried && !rec.ParticipantAttributesOmitted:
+		check("participantAttributes", rec.ParticipantAttributes, want.ParticipantAttributes)
+	case !queried:
+		check("participantAttributes", rec.ParticipantAttributes, map[string]string(nil))
 	}
 	return out
+}
+
+// expectedAgents is the agents attribute the ground truth calls for; nil
+// when there are none, as the attribute is then omitted.
+func expectedAgents(want []simulator.ExpectedAgent) []store.Agent {
+	var out []store.Agent
+	for _, a := range want {
+		out = append(out, store.Agent{UserID: a.UserID, QueueID: a.QueueID, WrapUpCode: a.WrapUpCode, Answered: a.Answered,
+			HandleTimeMs: a.HandleTimeMs, TalkTimeMs: a.TalkTimeMs, HoldTimeMs: a.HoldTimeMs, AcwTimeMs: a.AcwTimeMs})
+	}
+	return out
+}
+
+// eventMismatches judges firstEventAt and lastEventTopic. Which of a
+// conversation's events reach a write depends on how they were batched
+// and when the record was ready, so each must be one of the conversation's
+// events, not a given one. A write with no event behind it (a retry, a
+// backfill, a fetch the scheduler carried over a continue-as-new) names
+// none.
+func eventMismatches(rec store.Record, events []simulator.ExpectedEvent) []string {
+	var out []string
+	if rec.FirstEventAt != "" && !slices.ContainsFunc(events, func(e simulator.ExpectedEvent) bool { return e.EventTime == rec.FirstEventAt }) {
+		out = append(out, fmt.Sprintf("firstEventAt: stored %s, not the time of any of the conversation's events %v", rec.FirstEventAt, events))
+	}
+	if t := rec.LastEventTopic; t != "" && t != retryTopic && !slices.ContainsFunc(events, func(e simulator.ExpectedEvent) bool { return e.Topic == t }) {
+		out = append(out, fmt.Sprintf("lastEventTopic: stored %s, not the topic of any of the conversation's events %v", t, events))
+	}
+	return out
+}
+
+// contactMismatches judges the contact addresses: none, the customer's as
+// Genesys reports them, or hashes of them, never both forms.
+func contactMismatches(rec store.Record, want simulator.Expected) []string {
+	plain := rec.CustomerAni != "" || rec.CustomerDnis != ""
+	hashed := rec.CustomerAniHmac != "" || rec.CustomerDnisHmac != ""
+	var out []string
+	switch {
+	case plain && hashed:
+		out = append(out, "contact addresses: stored both plain and hashed")
+	case plain:
+		for _, a := range [][3]string{{"customerAni", rec.CustomerAni, want.CustomerAni}, {"customerDnis", rec.CustomerDnis, want.CustomerDnis}} {
+			if a[1] != a[2] {
+				out = append(out, fmt.Sprintf("%s: stored %q, want %q", a[0], a[1], a[2]))
+			}
+		}
+	case hashed:
+		for _, a := range [][3]string{{"customerAniHmac", rec.CustomerAniHmac, want.CustomerAni}, {"customerDnisHmac", rec.CustomerDnisHmac, want.CustomerDnis}} {
+			if (a[2] == "") != (a[1] == "") || a[1] != "" && !hmacHex.MatchString(a[1]) {
+				out = append(out, fmt.Sprintf("%s: stored %q for the address %q, want its HMAC-SHA256 in hex", a[0], a[1], a[2]))
+			}
+		}
+	}
+	return out
+}
+
+// detailMismatch compares a stored detail with the generated record and
+// reports whether it came from the details query: the participants'
+// attributes, which only the query returns, are set aside for that.
+func detailMismatch(detail json.RawMessage, want simulator.AnalyticsConversation) (queried bool, problem string) {
+	var got map[string]any
+	if err := json.Unmarshal(detail, &got); err != nil {
+		return false, "not JSON: " + err.Error()
+	}
+	participants, _ := got["participants"].([]any)
+	for _, p := range participants {
+		if p, ok := p.(map[string]any); ok {
+			if _, has := p["attributes"]; has {
+				queried = true
+				delete(p, "attributes")
+			}
+		}
+	}
+	var exp any
+	wantDetail, _ := json.Marshal(want) // the simulator's own types always encode
+	_ = json.Unmarshal(wantDetail, &exp)
+	if !reflect.DeepEqual(got, exp) {
+		return queried, "differs from the generated record"
+	}
+	return queried, ""
 }
 
 // distinctSorted is how a string set compares: order and repeats do not
@@ -125,6 +251,7 @@ func verifyItems(ctx context.Context, e Endpoints, table string, ids []string, i
 	if err != nil {
 		return nil, err
 	}
+	details := store.NewTable(LocalDynamoDB(e.DynamoDB), store.Config{TableName: table, Objects: LocalS3(e.S3)})
 	sim := simulator.NewClient(e.Simulator)
 	truths, err := groundTruths(ctx, sim, ids)
 	if err != nil {
@@ -152,7 +279,7 @@ func verifyItems(ctx context.Context, e Endpoints, table string, ids []string, i
 				v.problem(&v.Corrupted, "%s: complete item does not unmarshal: %v", id, err)
 				continue
 			}
-			if bad := RecordMismatches(rec, truth, catalog.OrgID); len(bad) > 0 {
+			if bad := RecordMismatches(ctx, details, rec, truth, catalog.OrgID); len(bad) > 0 {
 				v.problem(&v.Corrupted, "%s: %s", id, strings.Join(bad, "; "))
 			} else if incompleteExpected {
 				v.problem(&v.Corrupted, "%s: complete, but Genesys did not complete it before READY_TIMEOUT", id)

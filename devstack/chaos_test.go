@@ -134,18 +134,19 @@ func TestRedeliveryOfKeepsTheFailedRecordsAndCountsTheReceive(t *testing.T) {
 }
 
 func TestRecordMismatchesNamesEveryWrongField(t *testing.T) {
+	ctx, details := context.Background(), store.NewTable(nil, store.Config{})
 	c := simulator.Generate(1, 3)
 	truth := simulator.GroundTruth{Expected: c.Expected, Complete: c.Record}
 	raw, err := json.Marshal(c.Record)
 	require.NoError(t, err)
 	rec, err := store.NewRecord(raw, "org", time.Now())
 	require.NoError(t, err)
-	assert.Empty(t, RecordMismatches(rec, truth, "org"))
+	assert.Empty(t, RecordMismatches(ctx, details, rec, truth, "org"))
 
 	rec.TalkTimeMs++
 	rec.OrgID = "other"
 	rec.QueueIDs = append(rec.QueueIDs, "extra")
-	bad := RecordMismatches(rec, truth, "org")
+	bad := RecordMismatches(ctx, details, rec, truth, "org")
 	assert.Len(t, bad, 3, "%v", bad)
 	for i, field := range []string{"talkTimeMs", "queueIds", "orgId"} {
 		assert.True(t, strings.HasPrefix(bad[i], field+":"), bad[i])
@@ -157,7 +158,7 @@ func TestRecordMismatchesNamesEveryWrongField(t *testing.T) {
 	rec, err = store.NewRecord(raw, "org", time.Now())
 	require.NoError(t, err)
 	rec.ConversationID = c.Record.ConversationID
-	assert.Contains(t, RecordMismatches(rec, truth, "org"), "detail: differs from the generated record")
+	assert.Contains(t, RecordMismatches(ctx, details, rec, truth, "org"), "detail: differs from the generated record")
 }
 
 func TestPrintChaosShowsOneRowPerScenarioAndWhyRowsFailed(t *testing.T) {

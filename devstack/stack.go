@@ -352,7 +352,7 @@ func (s *Stack) serviceEnv() []string {
 // (besides the AWS SDK's and Temporal's, which serviceEnv sets itself).
 func projectSetting(name string) bool {
 	for _, prefix := range []string{"FETCH_", "GENESYS_", "READY_", "DYNAMODB_", "DETAIL_", "FORWARDER_", "WORKER_",
-		"LOG_", "METRICS_", "BACKLOG_", "TEMPORAL_", "AWS_ENDPOINT_URL"} {
+		"LOG_", "METRICS_", "BACKLOG_", "TEMPORAL_", "AWS_ENDPOINT_URL", "STORE_", "CONTACT_"} {
 		if strings.HasPrefix(name, prefix) {
 			return true
 		}

@@ -105,7 +105,7 @@ func TestFailedConversationsAreRetriedFromTheTable(t *testing.T) {
 		assert.Equal(t, store.StatusComplete, rec.Status, "a record replaces the failure")
 		truth, err := sim().GroundTruth(ctx, id)
 		require.NoError(t, err)
-		assert.Empty(t, devstack.RecordMismatches(rec, truth, catalog.OrgID), id)
+		assert.Empty(t, devstack.RecordMismatches(ctx, table(), rec, truth, catalog.OrgID), id)
 	}
 	assert.NotContains(t, starterCLI(t, "conversations", "list", "--status", "failed"), ids[0])
 

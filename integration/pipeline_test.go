@@ -20,7 +20,7 @@ import (
 )
 
 func table() *store.Table {
-	return store.NewTable(devstack.LocalDynamoDB(stack.Endpoints.DynamoDB), store.Config{})
+	return store.NewTable(devstack.LocalDynamoDB(stack.Endpoints.DynamoDB), store.Config{Objects: devstack.LocalS3(stack.Endpoints.S3)})
 }
 
 func sim() *simulator.Client { return simulator.NewClient(stack.Endpoints.Simulator) }
@@ -73,7 +73,11 @@ func TestEndToEndStoresEveryConversationAsGenerated(t *testing.T) {
 		rec, found, err := tbl.GetRecord(ctx, id)
 		require.NoError(t, err)
 		require.True(t, found, id)
-		assert.Empty(t, devstack.RecordMismatches(rec, truth, catalog.OrgID), id)
+		assert.Empty(t, devstack.RecordMismatches(ctx, tbl, rec, truth, catalog.OrgID), id)
+		// Every event of this test reaches the pipeline, and the
+		// scheduler keeps its refs for the whole run: each write has one.
+		assert.NotEmpty(t, rec.FirstEventAt, id)
+		assert.NotEmpty(t, rec.LastEventTopic, id)
 	}
 }
 

@@ -19,26 +19,77 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 const maxPooledBuf = 4 << 20
 
-// visibleJSON is the record of e as the API shows it at now, or nil while it
-// is absent (or e is nil: unknown id).
-func (s *Server) visibleJSON(e *entry, now time.Time, st *Settings) []byte {
+// form is which version of its record the API shows of a conversation.
+type form int
+
+const (
+	formAbsent form = iota
+	formBroken
+	formNotReady
+	formLateWrapUp
+	formComplete
+)
+
+// visibleForm is the version of e's record the API shows at now; absent
+// for a nil e (unknown id).
+func (s *Server) visibleForm(e *entry, now time.Time, st *Settings) form {
 	if e == nil {
-		return nil
+		return formAbsent
 	}
 	v := e.visibility(now, st.AbsentFor, st.WrapupFor)
 	switch {
 	case v == absent:
-		return nil
+		return formAbsent
 	case e.poisoned() == poisonBrokenRecord:
 		s.counters.faults[faultPoisonBrokenRecord].Add(1)
-		return e.brokenJSON
+		return formBroken
 	case v == notReady:
-		return e.notReadyJSON
+		return formNotReady
 	case e.wrapUpLate(now, st):
-		return e.lateWrapUpJSON
+		return formLateWrapUp
 	default:
+		return formComplete
+	}
+}
+
+// visibleJSON is the record of e as the GET endpoints show it at now, or
+// nil while it is absent (or e is nil: unknown id).
+func (s *Server) visibleJSON(e *entry, now time.Time, st *Settings) []byte {
+	switch s.visibleForm(e, now, st) {
+	case formBroken:
+		return e.brokenJSON
+	case formNotReady:
+		return e.notReadyJSON
+	case formLateWrapUp:
+		return e.lateWrapUpJSON
+	case formComplete:
 		return s.pool.completeJSON(e)
 	}
+	return nil
+}
+
+// queriedJSON is the record of e as the details query shows it at now: the
+// GET endpoints' version with the participants' attributes. It is
+// generated for each response rather than kept: keeping it would double
+// the pool's memory, and generating costs about 20 µs a record, 2 ms a
+// page of 100.
+func (s *Server) queriedJSON(e *entry, now time.Time, st *Settings) []byte {
+	f := s.visibleForm(e, now, st)
+	switch f {
+	case formAbsent:
+		return nil
+	case formBroken:
+		return e.brokenJSON // its participants are not a list: no attributes
+	}
+	c := s.gen.Generate(e.index)
+	rec := c.Record
+	switch f {
+	case formNotReady:
+		rec = c.NotReady()
+	case formLateWrapUp:
+		rec = c.LateWrapUp()
+	}
+	return mustMarshal(rec.withAttributes(c.ParticipantAttributes))
 }
 
 // handleConversation is GET /api/v2/analytics/conversations/{id}/details.

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -20,9 +21,12 @@ const ConversationSpacing = 3 * time.Second
 // Conversation is generated ground truth: the complete analytics record and
 // the figures a correct ingest pipeline must derive from it.
 type Conversation struct {
-	Index    int
-	Record   AnalyticsConversation
-	Expected Expected
+	Index  int
+	Record AnalyticsConversation
+	// ParticipantAttributes are the attributes of each participant, keyed
+	// by participantId, that the details query shows on Record (Queried).
+	ParticipantAttributes map[string]map[string]string
+	Expected              Expected
 }
 
 // NotReady is the record as served while after-call work is still open.
@@ -31,6 +35,12 @@ func (c Conversation) NotReady() AnalyticsConversation { return c.Record.without
 // LateWrapUp is the record as served while Genesys has closed the
 // conversation but not indexed its wrap-up codes yet (Settings.LateWrapUpFor).
 func (c Conversation) LateWrapUp() AnalyticsConversation { return c.Record.withoutWrapUpCodes() }
+
+// Queried is the complete record as the details query serves it: with the
+// participants' attributes, which the GET endpoints leave out.
+func (c Conversation) Queried() AnalyticsConversation {
+	return c.Record.withAttributes(c.ParticipantAttributes)
+}
 
 // Expected holds derived figures, tallied while generating (not re-read from
 // the record) so tests can check the record against an independent source.
@@ -65,9 +75,29 @@ type Expected struct {
 	// topic of the latest of them.
 	FirstEventAt   string `json:"firstEventAt"`
 	LastEventTopic string `json:"lastEventTopic"`
+	// Events are all of those events, in no particular order: which of
+	// them reaches a write depends on how they were batched and when the
+	// record was ready.
+	Events []ExpectedEvent `json:"events"`
+	// CustomerAni and CustomerDnis are the customer session's ani and dnis
+	// (voice only): for an outbound call the ANI is the org's number and
+	// the DNIS the customer's.
+	CustomerAni  string `json:"customerAni,omitempty"`
+	CustomerDnis string `json:"customerDnis,omitempty"`
+	// ParticipantAttributes is the participants' attributes merged as the
+	// item keeps them (the customer's values win; otherwise a later
+	// participant's replaces an earlier one's); only the details query
+	// returns them.
+	ParticipantAttributes map[string]string `json:"participantAttributes,omitempty"`
 	// Oversized records are too large for a DynamoDB item even gzipped
 	// (Config.OversizeRate).
 	Oversized bool `json:"oversized,omitempty"`
+}
+
+// ExpectedEvent is one event /sim/emit hands out for a conversation.
+type ExpectedEvent struct {
+	Topic     string `json:"topic"`
+	EventTime string `json:"eventTime"`
 }
 
 // ExpectedAgent is the figures of one agent session that connected; times
@@ -158,6 +188,7 @@ func (g *Generator) Generate(i int) Conversation {
 	} else {
 		b.inbound()
 	}
+	b.attributes(newRand(g.seed, streamAttributes, uint64(i)))
 	if g.oversized(i) {
 		b.padOversize(newRand(g.seed, streamOversize, uint64(i)))
 	}
@@ -176,6 +207,7 @@ type builder struct {
 	users     []int   // permutation of catalog users, consumed so agents are distinct
 	codes     []int   // likewise for wrap-up codes
 	rec       AnalyticsConversation
+	attrs     map[string]map[string]string // by participantId
 	exp       Expected
 	endMs     int64 // latest wrap-up or customer end = conversationEnd
 	// firstEventMs and lastEventMs bound the events emission will stamp.
@@ -284,6 +316,7 @@ func (b *builder) customer(direction string) Participant {
 
 // event notes one event emission will carry: its topic and eventTime.
 func (b *builder) event(topic string, atMs int64) {
+	b.exp.Events = append(b.exp.Events, ExpectedEvent{Topic: topic, EventTime: formatMs(atMs)})
 	if b.firstEventMs == 0 || atMs < b.firstEventMs {
 		b.firstEventMs = atMs
 	}
@@ -508,6 +541,58 @@ func (b *builder) work(p *Participant, queueID string, from int64, disconnect st
 	return talkEnd
 }
 
+// Values of the simulated participant attributes.
+var (
+	languages      = []string{"en-US", "es-US", "fr-CA"}
+	intents        = []string{"billing", "sales", "support", "cancellation"}
+	scriptOutcomes = []string{"resolved", "callback", "escalated"}
+)
+
+// Shares of conversations, in percent, with optional attributes.
+const (
+	accountNumberPercent = 50
+	scriptOutcomePercent = 30
+)
+
+// attributes draws the participant data Architect flows and agent scripts
+// attach, from r so that the rest of the conversation is as without them.
+// An inbound flow sets the customer's language and intent, often an
+// account number and, after an IVR, the menu selection; a scripted agent
+// sets its call's outcome on its own participant, so that a transfer can
+// leave two values of it.
+func (b *builder) attributes(r *rand.Rand) {
+	hasIVR := slices.ContainsFunc(b.rec.Participants, func(p Participant) bool { return p.Purpose == "ivr" })
+	for _, p := range b.rec.Participants {
+		attrs := map[string]string{}
+		switch {
+		case p.Purpose == "customer" && b.direction == "inbound":
+			attrs["language"] = languages[r.IntN(len(languages))]
+			attrs["intent"] = intents[r.IntN(len(intents))]
+			if r.IntN(100) < accountNumberPercent {
+				attrs["accountNumber"] = fmt.Sprintf("AC%08d", r.IntN(100_000_000))
+			}
+			if hasIVR {
+				attrs["ivr.menuSelection"] = fmt.Sprint(1 + r.IntN(4))
+			}
+		case p.Purpose == "agent" && slices.ContainsFunc(p.Sessions[0].Segments, func(g Segment) bool { return g.SegmentType == "wrapup" }):
+			if r.IntN(100) < scriptOutcomePercent {
+				attrs["script.outcome"] = scriptOutcomes[r.IntN(len(scriptOutcomes))]
+			}
+		}
+		if len(attrs) == 0 {
+			continue
+		}
+		if b.attrs == nil {
+			b.attrs, b.exp.ParticipantAttributes = map[string]map[string]string{}, map[string]string{}
+		}
+		b.attrs[p.ParticipantID] = attrs
+		// No key is set on both the customer and an agent, so the
+		// customer's precedence never shows here; a later agent's outcome
+		// replaces an earlier one's.
+		maps.Copy(b.exp.ParticipantAttributes, attrs)
+	}
+}
+
 // oversizeFlows is how many in-queue flow executions padOversize adds:
 // enough that the gzipped record is well past DynamoDB's 400 KB item limit
 // (see TestOversizedConversationsAreTooLargeForAnItemEvenGzipped).
@@ -556,9 +641,10 @@ func (b *builder) finish(i int, id string) Conversation {
 	e.ConversationEnd = b.rec.ConversationEnd
 	e.DurationMs = b.endMs - b.t0
 	e.FirstEventAt = formatMs(b.firstEventMs)
+	e.CustomerAni, e.CustomerDnis = b.contact.Ani, b.contact.Dnis
 	e.DivisionIDs = b.rec.DivisionIDs
 	e.MediaType = b.media
 	e.OriginatingDirection = b.direction
 	e.ParticipantCount = len(b.rec.Participants)
-	return Conversation{Index: i, Record: b.rec, Expected: e}
+	return Conversation{Index: i, Record: b.rec, ParticipantAttributes: b.attrs, Expected: e}
 }

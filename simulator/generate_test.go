@@ -125,6 +125,7 @@ func TestGeneratedMetricsAreConsistentWithSegments(t *testing.T) {
 					}
 					last := s.Segments[len(s.Segments)-1]
 					derived.DisconnectType, customerEnd = last.DisconnectType, parseMs(last.SegmentEnd)
+					derived.CustomerAni, derived.CustomerDnis = s.Ani, s.Dnis
 				case "ivr":
 					derived.IvrTimeMs += m["tIvr"]
 				case "acd":
@@ -177,6 +178,8 @@ func TestGeneratedMetricsAreConsistentWithSegments(t *testing.T) {
 		derived.MediaType, derived.OriginatingDirection = exp.MediaType, rec.OriginatingDirection
 		derived.ParticipantCount = len(rec.Participants)
 		derived.FirstEventAt, derived.LastEventTopic = exp.FirstEventAt, exp.LastEventTopic // checked against the events in events_test
+		derived.Events = exp.Events                                                         // likewise, in attributes_test
+		derived.ParticipantAttributes = mergedAttributes(c.Queried())
 		if !sameSet(exp.QueueIDs, queues) {
 			t.Fatalf("conversation %d: queues %v, segments name %v", i, exp.QueueIDs, queues)
 		}

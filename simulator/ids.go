@@ -20,6 +20,7 @@ const (
 	streamFaults
 	streamPoison
 	streamOversize
+	streamAttributes
 )
 
 // timeLayout is Genesys's timestamp format: UTC with exactly milliseconds.

@@ -20,11 +20,16 @@ type AnalyticsConversation struct {
 
 // Participant is one party of a conversation (customer, ivr, acd, agent).
 type Participant struct {
-	ParticipantID   string    `json:"participantId"`
-	ParticipantName string    `json:"participantName,omitempty"`
-	Purpose         string    `json:"purpose"`
-	UserID          string    `json:"userId,omitempty"`
-	Sessions        []Session `json:"sessions"`
+	ParticipantID   string `json:"participantId"`
+	ParticipantName string `json:"participantName,omitempty"`
+	Purpose         string `json:"purpose"`
+	UserID          string `json:"userId,omitempty"`
+	// Attributes are the custom data Architect flows and agent scripts
+	// attach to the participant. Only the details query returns them: the
+	// GET endpoints' model has none, so Generate leaves them out of
+	// Conversation.Record (see Conversation.Queried).
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Sessions   []Session         `json:"sessions"`
 }
 
 // Session is one media session of a participant.
@@ -99,6 +104,18 @@ func (c AnalyticsConversation) withoutWrapUpCodes() AnalyticsConversation {
 		}
 		p.Sessions = sessions
 		out.Participants[pi] = p
+	}
+	return out
+}
+
+// withAttributes returns the record as the details query shows it, each
+// participant with its attributes from attrs (keyed by participantId). The
+// receiver is not modified.
+func (c AnalyticsConversation) withAttributes(attrs map[string]map[string]string) AnalyticsConversation {
+	out := c
+	out.Participants = slices.Clone(c.Participants)
+	for i := range out.Participants {
+		out.Participants[i].Attributes = attrs[out.Participants[i].ParticipantID]
 	}
 	return out
 }

@@ -213,7 +213,9 @@ func (q *compiledQuery) drift(driftPerPage int) int {
 	return (q.pageNumber - 1) * min(driftPerPage, q.pageSize-1)
 }
 
-// handleQuery is POST /api/v2/analytics/conversations/details/query.
+// handleQuery is POST /api/v2/analytics/conversations/details/query. Its
+// records carry the participants' attributes, which the GET endpoints
+// leave out.
 //
 // Results drift between pages (Settings.QueryDriftPerPage, d): each page is
 // served as if d conversations had been indexed ahead of the client's
@@ -255,7 +257,7 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if total >= first && total < first+q.pageSize {
-			body := s.visibleJSON(e, now, st)
+			body := s.queriedJSON(e, now, st)
 			if body == nil {
 				continue // emitted since its visibility was read: absent now
 			}

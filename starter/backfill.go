@@ -157,7 +157,7 @@ func followBackfill(ctx context.Context, temporal client.Client, run client.Work
 	done := make(chan error, 1)
 	var report workflows.BackfillReport
 	go func() { done <- run.Get(ctx, &report) }()
-	bar := progress.New(stderr, "days walked", "days", 0)
+	bar := progress.New(stderr, "conversations found", "conversations", 0)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -166,17 +166,26 @@ func followBackfill(ctx context.Context, temporal client.Client, run client.Work
 			if err != nil {
 				return report, fmt.Errorf("workflow %s: %w", run.GetID(), err)
 			}
-			bar.Set(int64(report.DaysWalked), int64(report.DaysTotal))
+			bar.Set(int64(report.Totals.Found), int64(report.Totals.Found))
 			bar.Finish()
 			return report, nil
 		case <-tick.C:
 			var p workflows.BackfillProgress
 			v, err := temporal.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.ProgressQuery)
 			if err == nil && v.Get(&p) == nil {
-				bar.Set(int64(p.Report.DaysWalked), int64(p.Report.DaysTotal))
+				bar.Set(int64(p.Report.Totals.Found), estimatedTotal(p))
 			}
 		}
 	}
+}
+
+// estimatedTotal is how many conversations the walk will find at the pace
+// of the share of the interval walked so far; 0 while unknown.
+func estimatedTotal(p workflows.BackfillProgress) int64 {
+	if p.Done <= 0 {
+		return 0
+	}
+	return int64(float64(p.Report.Totals.Found) / p.Done)
 }
 
 // printReport prints a backfill's report by day.
@@ -316,7 +325,7 @@ func printStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		r := p.Report
 		row("interval", r.From.Format(time.RFC3339)+" to "+r.To.Format(time.RFC3339))
 		row("mode", map[bool]string{true: "backfill (fix)", false: "reconcile (report only)"}[r.Fix])
-		row("days walked", fmt.Sprintf("%d of %d (%.0f%%)", r.DaysWalked, r.DaysTotal, 100*p.Done))
+		row("days walked", fmt.Sprintf("%d of %d (%.0f%%) in %d windows", r.DaysWalked, r.DaysTotal, 100*p.Done, r.Windows))
 		row("found", r.Totals.Found)
 		row("skipped (stored complete)", r.Totals.Complete)
 		row("missing / incomplete / failed", fmt.Sprintf("%d / %d / %d", r.Totals.Missing, r.Totals.Incomplete, r.Totals.Failed))

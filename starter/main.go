@@ -5,6 +5,7 @@
 //	starter events extract [FILE|-]
 //	starter events send [--wait] [FILE|-]
 //	starter conversations get [--detail] ID
+//	starter conversations where [--json] ID
 //	starter conversations list --day YYYY-MM-DD [--org ID] [--status S] [--queue Q] [--json]
 //	starter backfill --from T1 --to T2 [--org ID] [--wait]
 //	starter reconcile --from T1 --to T2 [--fix]
@@ -42,6 +43,7 @@ const usage = `usage:
   starter events extract [FILE|-]          print the valid conversation ids of a delivery
   starter events send [--wait] [FILE|-]    start the ingestion workflow for a delivery
   starter conversations get [--detail] ID  print a stored conversation
+  starter conversations where [--json] ID  name the workflows that handled a conversation
   starter conversations list [--status failed|incomplete] [--since T] [--json]
                                            list conversations that ended without a complete record
   starter conversations list --day YYYY-MM-DD [--org ID] [--status S] [--queue Q] [--json]
@@ -97,6 +99,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return sendEvents(ctx, args[2:], stdin, stdout)
 	case "conversations get":
 		return getConversation(ctx, args[2:], stdout)
+	case "conversations where":
+		return whereConversation(ctx, args[2:], stdout)
 	case "conversations list":
 		if hasFlag(args[2:], "day") {
 			return listDay(ctx, args[2:], stdout)

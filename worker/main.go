@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -98,6 +99,12 @@ func run(createTable bool) error {
 	if err != nil {
 		return fmt.Errorf("aws config: %w", err)
 	}
+	// Read once, before anything is stored: a hashed mode without its key
+	// stops the worker here.
+	contacts, err := cfg.Contacts.Load(ctx, secretsmanager.NewFromConfig(awsCfg))
+	if err != nil {
+		return err
+	}
 	dynamo := dynamodb.NewFromConfig(awsCfg)
 	if cfg.Store.DetailBucket != "" {
 		// Details too large for their item go there (AWS_ENDPOINT_URL_S3
@@ -124,7 +131,8 @@ func run(createTable bool) error {
 	if err != nil {
 		return err
 	}
-	fetcher := &activities.Fetcher{Genesys: genesysClient, Store: table}
+	fetcher := &activities.Fetcher{Genesys: genesysClient, Store: table, Source: cfg.DetailSource,
+		Mapping: store.Mapping{Contacts: contacts}}
 
 	workflowWorker := worker.New(temporal, cfg.TaskQueue, worker.Options{
 		WorkerStopTimeout: cfg.StopTimeout,
@@ -190,7 +198,8 @@ func run(createTable bool) error {
 	logger.Info("worker started",
 		zap.String("taskQueue", cfg.TaskQueue), zap.String("genesysTaskQueue", cfg.GenesysTaskQueue),
 		zap.Float64("genesysRequestsPerSecond", cfg.GenesysRequestsPerSecond),
-		zap.String("genesysAPI", cfg.Genesys.APIBaseURL), zap.String("table", table.Name()))
+		zap.String("genesysAPI", cfg.Genesys.APIBaseURL), zap.String("table", table.Name()),
+		zap.String("detailSource", string(cfg.DetailSource)), zap.String("contactAddresses", string(contacts.Mode())))
 
 	// A worker that stopped fatally polls nothing: stop the other one too and
 	// exit non-zero, so ECS starts a fresh task.

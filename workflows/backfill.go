@@ -435,8 +435,8 @@ func (b *backfill) publishDetails(ctx workflow.Context) {
 		kind = "Backfill"
 	}
 	var sb strings.Builder
-	sb.WriteString(fmt.Sprintf("**%s %s to %s** · %d of %d days walked (%.0f%%)",
-		kind, r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.DaysWalked, r.DaysTotal, 100*p.Done))
+	sb.WriteString(fmt.Sprintf("**%s %s to %s** · %d of %d days walked (%.0f%%) in %d windows",
+		kind, r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.DaysWalked, r.DaysTotal, 100*p.Done, r.Windows))
 	if !p.ETA.IsZero() {
 		sb.WriteString(fmt.Sprintf(" · ETA %s", p.ETA.Format(time.RFC3339)))
 	}

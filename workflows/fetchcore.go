@@ -143,11 +143,33 @@ type fetchChunk struct {
 
 func (c fetchChunk) request() FetchRequest {
 	refs := make([]ConversationRef, len(c.entries))
+	var requesters []string
+	index := map[string]int{}
+	by := make([][]int, len(c.entries))
 	for i, e := range c.entries {
 		refs[i] = e.ref
+		// The waiters in submission order; the map is only looked up.
+		for _, o := range e.waiters {
+			if len(by[i]) == MaxRequestersPerConversation {
+				break
+			}
+			j, ok := index[o.key.Requester]
+			if !ok {
+				j = len(requesters)
+				index[o.key.Requester] = j
+				requesters = append(requesters, o.key.Requester)
+			}
+			if !slices.Contains(by[i], j) {
+				by[i] = append(by[i], j)
+			}
+		}
 	}
 	org, refs := compactRefs(refs)
-	return FetchRequest{OrgID: org, Conversations: refs, StoreIncomplete: c.storeIncomplete}
+	req := FetchRequest{OrgID: org, Conversations: refs, StoreIncomplete: c.storeIncomplete}
+	if len(requesters) > 0 {
+		req.Requesters, req.RequestedBy = requesters, by
+	}
+	return req
 }
 
 // newFetchCore returns the core of a run, restoring carry when the run was

@@ -515,3 +515,28 @@ func TestStoredAwaitingWrapUpIsFetchedAgain(t *testing.T) {
 		t.Fatal("not fetched again")
 	}
 }
+
+// TestAFetchRequestNamesEveryBatchThatAskedForAConversation: the request
+// names, per conversation, the batches waiting for it when it goes out, so
+// the fetch activity can record them on the item (`starter conversations
+// where`).
+func TestAFetchRequestNamesEveryBatchThatAskedForAConversation(t *testing.T) {
+	c := newFetchCore(Options{FetchBatchSize: 3, FetchConcurrency: 1}.withDefaults(), nil)
+	ref := func(i int) ConversationRef { return ConversationRef{ID: modelIDs[i]} }
+	c.accept(FetchSubmission{Requester: "batch-a", Seq: 1, Conversations: []ConversationRef{ref(0), ref(1)}})
+	c.accept(FetchSubmission{Requester: "batch-b", Seq: 1, Conversations: []ConversationRef{ref(1), ref(2), ref(1)}})
+	ch, ok := c.nextChunk()
+	if !ok {
+		t.Fatal("no chunk")
+	}
+	req := ch.request()
+	byID := map[string][]string{}
+	for i, r := range req.Conversations {
+		for _, j := range req.RequestedBy[i] {
+			byID[r.ID] = append(byID[r.ID], req.Requesters[j])
+		}
+	}
+	want := map[string][]string{modelIDs[0]: {"batch-a"}, modelIDs[1]: {"batch-a", "batch-b"}, modelIDs[2]: {"batch-b"}}
+	require.Equal(t, []string{"batch-a", "batch-b"}, req.Requesters)
+	require.Equal(t, want, byID)
+}

@@ -247,6 +247,7 @@ func (w *ingestion) send(ctx workflow.Context, seq int, o *submitted, ping bool)
 			ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 			WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 			StaticSummary:         "Fetches for every batch on task queue " + w.opts.GenesysTaskQueue,
+			StaticDetails:         schedulerDetails(w.opts.GenesysTaskQueue),
 		})
 		child := workflow.ExecuteChildWorkflow(cctx, FetchSchedulerWorkflowName, SchedulerInput{Options: w.opts, First: &sub})
 		if err = child.GetChildWorkflowExecution().Get(ctx, nil); err == nil {
@@ -259,6 +260,15 @@ func (w *ingestion) send(ctx workflow.Context, seq int, o *submitted, ping bool)
 	return fmt.Errorf("could not reach or start the fetch scheduler %s: %w", w.schedulerID, err)
 }
 
+// schedulerDetails is what the Web UI shows as the scheduler's Details
+// (about four lines fit). Like its summary it is metadata of the start
+// command, which replay does not compare.
+func schedulerDetails(queue string) string {
+	return fmt.Sprintf("Spends the Genesys request budget of task queue `%s` for every batch: one request per "+
+		"**fetch and store N conversations** activity, each conversation fetched once however many batches ask. "+
+		"Its parent only started it; it finishes after %s idle.", queue, schedulerIdleTimeout)
+}
+
 // armCheck makes sure a timer will ask the scheduler about the open
 // submissions if no report comes for submissionCheckInterval. One timer
 // serves a whole round.
@@ -267,7 +277,11 @@ func (w *ingestion) armCheck(ctx workflow.Context) {
 		return
 	}
 	w.checkArmed = true
-	w.selector.AddFuture(workflow.NewTimer(ctx, submissionCheckInterval), func(workflow.Future) {
+	// The summary labels the timer in the Web UI; like every summary it is
+	// metadata, not part of the command that replay compares.
+	timer := workflow.NewTimerWithOptions(ctx, submissionCheckInterval, workflow.TimerOptions{
+		Summary: fmt.Sprintf("watchdog: check on the fetch scheduler if no report comes within %s", submissionCheckInterval)})
+	w.selector.AddFuture(timer, func(workflow.Future) {
 		w.checkArmed = false
 		w.checkScheduler(ctx)
 		// In submission order; ranging over the map would not replay.
@@ -453,7 +467,8 @@ func (w *ingestion) waitForNextPoll(ctx workflow.Context) error {
 	if d := w.nextPollAt.Sub(workflow.Now(ctx)); d > 0 {
 		w.logger.Info("waiting for conversations to be ready", "waiting", len(w.waiting), "poll", w.polls, "in", d)
 		w.publishDetails(ctx)
-		if err := workflow.NewTimer(ctx, d).Get(ctx, nil); err != nil {
+		summary := fmt.Sprintf("wait for %d %s to be ready in Genesys (poll %d)", len(w.waiting), plural(len(w.waiting), "conversation"), w.polls+1)
+		if err := workflow.NewTimerWithOptions(ctx, d, workflow.TimerOptions{Summary: summary}).Get(ctx, nil); err != nil {
 			return err
 		}
 	}

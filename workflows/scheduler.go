@@ -87,7 +87,7 @@ func (s *scheduler) fetchActivityOptions(ctx workflow.Context, conversations int
 		TaskQueue:           s.core.opts.GenesysTaskQueue,
 		StartToCloseTimeout: 2 * time.Minute,
 		RetryPolicy:         legacyFetchRetry,
-		Summary:             fmt.Sprintf("fetch and store %d conversations", conversations),
+		Summary:             fmt.Sprintf("fetch and store %d %s", conversations, plural(conversations, "conversation")),
 	}
 	if workflow.GetVersion(ctx, fetchRetryHorizonChange, workflow.DefaultVersion, fetchRetryHorizonVersion) == workflow.DefaultVersion {
 		return opts
@@ -206,7 +206,8 @@ func (s *scheduler) run(ctx workflow.Context) error {
 		if draining && s.drainingSince.IsZero() {
 			s.drainingSince = workflow.Now(ctx)
 			if s.bounded && s.core.inFlight > 0 {
-				s.selector.AddFuture(workflow.NewTimer(ctx, maxDrain), func(workflow.Future) {})
+				s.selector.AddFuture(workflow.NewTimerWithOptions(ctx, maxDrain, workflow.TimerOptions{
+					Summary: fmt.Sprintf("continue as new: wait up to %s for the chunks in flight", maxDrain)}), func(workflow.Future) {})
 			}
 		}
 		if draining && s.drained(ctx) && s.signalsInFlight == 0 && len(s.outbox) == 0 {
@@ -299,7 +300,9 @@ func (s *scheduler) armExpiryTimer(ctx workflow.Context) {
 		return
 	}
 	s.expiryTimerArmed = true
-	s.selector.AddFuture(workflow.NewTimer(ctx, max(at.Sub(workflow.Now(ctx)), time.Second)), func(workflow.Future) { s.expiryTimerArmed = false })
+	timer := workflow.NewTimerWithOptions(ctx, max(at.Sub(workflow.Now(ctx)), time.Second), workflow.TimerOptions{
+		Summary: "expire the invitation of a waitlisted batch that has not resubmitted"})
+	s.selector.AddFuture(timer, func(workflow.Future) { s.expiryTimerArmed = false })
 }
 
 // idleLongEnough reports whether the scheduler has had nothing to do for
@@ -319,7 +322,9 @@ func (s *scheduler) idleLongEnough(ctx workflow.Context) bool {
 	}
 	if !s.idleTimerArmed {
 		s.idleTimerArmed = true
-		s.selector.AddFuture(workflow.NewTimer(ctx, left), func(workflow.Future) { s.idleTimerArmed = false })
+		timer := workflow.NewTimerWithOptions(ctx, left, workflow.TimerOptions{
+			Summary: "idle: finish when this fires, unless a batch submits meanwhile"})
+		s.selector.AddFuture(timer, func(workflow.Future) { s.idleTimerArmed = false })
 	}
 	return false
 }
@@ -394,15 +399,19 @@ func (s *scheduler) progress() (SchedulerProgress, error) {
 	return p, nil
 }
 
-// publishDetails shows the scheduler's state in the Web UI.
+// publishDetails shows the scheduler's state in the Web UI. The Web UI
+// shows about four lines of it.
 func (s *scheduler) publishDetails(ctx workflow.Context) {
 	p := s.core.progress()
 	st := p.Stats
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf(
-		"**%d** queued · **%d** chunks in flight · **%d** open submissions · **%d** waitlisted\n\n"+
-			"%d conversations submitted · %d coalesced · %d chunks · %d Genesys requests · run %d",
-		p.Queued, p.InFlight, p.Open, p.Waitlisted,
-		st.Conversations, st.Coalesced, st.Chunks, st.GenesysRequests, st.Runs))
+	now := fmt.Sprintf("**%d** queued · **%d** chunks in flight · **%d** open submissions · **%d** waitlisted",
+		p.Queued, p.InFlight, p.Open, p.Waitlisted)
+	if s.core.idle() && s.signalsInFlight == 0 && len(s.outbox) == 0 {
+		// Still Running after every batch finished is by design: say so.
+		now = fmt.Sprintf("**Idle**: nothing queued or in flight; it finishes after %s without a submission.", schedulerIdleTimeout)
+	}
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("%s\n\n%d conversations submitted · %d coalesced · %d chunks · %d Genesys requests · run %d",
+		now, st.Conversations, st.Coalesced, st.Chunks, st.GenesysRequests, st.Runs))
 }
 
 // failureReason says why a chunk failed; for one that ran out of its retry
@@ -424,6 +433,14 @@ func failureReason(err error, horizon time.Duration) string {
 		return truncate("fetch timed out: "+timeoutErr.Error(), maxReasonLen)
 	}
 	return truncate(err.Error(), maxReasonLen)
+}
+
+// plural is noun for one, nouns for any other count.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
 }
 
 // maxReasonLen bounds a failure reason in reports and carried state.

@@ -165,7 +165,8 @@ func TestSchedulerNamesTheCommonOrgOnce(t *testing.T) {
 		Conversations: []ConversationRef{{ID: all[0].ID}, {ID: all[1].ID, OrgID: "org-2"}, {ID: all[2].ID}}})
 	h.run(t, SchedulerInput{})
 	require.Len(t, got, 1)
-	assert.Equal(t, FetchRequest{OrgID: "org-1", Conversations: []ConversationRef{{ID: all[0].ID}, {ID: all[1].ID, OrgID: "org-2"}, {ID: all[2].ID}}}, got[0])
+	assert.Equal(t, FetchRequest{OrgID: "org-1", Conversations: []ConversationRef{{ID: all[0].ID}, {ID: all[1].ID, OrgID: "org-2"}, {ID: all[2].ID}},
+		Requesters: []string{"batch-a"}, RequestedBy: [][]int{{0}, {0}, {0}}}, got[0])
 }
 
 func TestSchedulerIgnoresARepeatedSubmission(t *testing.T) {

@@ -13,7 +13,19 @@ type FetchRequest struct {
 	// StoreIncomplete stores conversations that have no conversationEnd yet,
 	// with status incomplete; set once the readiness deadline has passed.
 	StoreIncomplete bool `json:"storeIncomplete,omitempty"`
+	// Requesters are the batch workflows that asked for the chunk's
+	// conversations, and RequestedBy[i] indexes the ones that asked for
+	// Conversations[i] (at most MaxRequestersPerConversation): the activity
+	// records them on the items it writes, for `starter conversations
+	// where`. Requests scheduled before they were added have neither.
+	Requesters  []string `json:"requesters,omitempty"`
+	RequestedBy [][]int  `json:"requestedBy,omitempty"`
 }
+
+// MaxRequestersPerConversation bounds FetchRequest.RequestedBy[i]: the
+// batches recorded on an item are bounded too, and one conversation is
+// rarely wanted by more than two batches at once.
+const MaxRequestersPerConversation = 5
 
 // FetchResult is deliberately compact: every conversation of the request
 // that it does not name was stored complete.

@@ -4,10 +4,12 @@
 //
 // # One call, one request
 //
-// FetchConversations makes exactly one analytics request per call. The only
-// extra traffic is the token request when the shared token is missing or
-// about to expire, and a single repeat of the analytics request after a 401
-// with a freshly issued token. Keeping that ratio fixed means a Temporal
+// FetchConversations, FetchConversationsByQuery (the same records through
+// the details query, with participant attributes) and
+// QueryConversationDetails make exactly one analytics request per call. The
+// only extra traffic is the token request when the shared token is missing
+// or about to expire, and a single repeat of the analytics request after a
+// 401 with a freshly issued token. Keeping that ratio fixed means a Temporal
 // task-queue rate limit on the activity that calls FetchConversations is the
 // request rate Genesys sees, so the org's per-token limit (300 requests per
 // minute by default) can be respected by configuration alone, across any

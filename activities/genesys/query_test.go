@@ -79,3 +79,76 @@ func TestQueryConversationDetails_Errors(t *testing.T) {
 		})
 	}
 }
+
+func TestFetchConversationsByQuery_AsksForTheIDsInOnePageAndReturnsTheirRawRecords(t *testing.T) {
+	var body map[string]any
+	record := `{"conversationId":"` + fixtureID + `","participants":[{"purpose":"customer","attributes":{"intent":"billing"}}]}`
+	f := newFake(t, nil, func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, "/api/v2/analytics/conversations/details/query", r.URL.Path)
+		b, _ := io.ReadAll(r.Body)
+		require.NoError(t, json.Unmarshal(b, &body))
+		writeJSON(w, http.StatusOK, `{"conversations":[`+record+`,{"conversationId":"not-asked-for"}],"totalHits":2}`)
+	})
+	from := time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC)
+	fetched, err := f.client(t).FetchConversationsByQuery(context.Background(), []string{fixtureID, otherID}, from, from.AddDate(0, 0, 31))
+	require.NoError(t, err)
+
+	assert.Equal(t, "2026-10-31T00:00:00Z/2026-12-01T00:00:00Z", body["interval"])
+	assert.Equal(t, map[string]any{"pageSize": 100.0, "pageNumber": 1.0}, body["paging"])
+	assert.Equal(t, []any{map[string]any{"type": "or", "predicates": []any{
+		map[string]any{"type": "dimension", "dimension": "conversationId", "operator": "matches", "value": fixtureID},
+		map[string]any{"type": "dimension", "dimension": "conversationId", "operator": "matches", "value": otherID},
+	}}}, body["conversationFilters"])
+	assert.Equal(t, map[string]json.RawMessage{fixtureID: json.RawMessage(record)}, fetched.Conversations,
+		"exactly the bytes Genesys sent; an id it did not match is absent")
+	assert.Equal(t, 1, fetched.Unattributed)
+	assert.Equal(t, int64(1), f.apiRequests.Load())
+}
+
+func TestFetchConversationsByQuery_NoMatchIsAnEmptyResult(t *testing.T) {
+	f := newFake(t, nil, respond(http.StatusOK, `{"totalHits":0}`))
+	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	fetched, err := f.client(t).FetchConversationsByQuery(context.Background(), []string{fixtureID}, from, from.Add(24*time.Hour))
+	require.NoError(t, err)
+	assert.Empty(t, fetched.Conversations)
+}
+
+func TestFetchConversationsByQuery_Errors(t *testing.T) {
+	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	tooMany := make([]string, 101)
+	for i := range tooMany {
+		tooMany[i] = fixtureID
+	}
+	for name, tc := range map[string]struct {
+		status   int
+		body     string
+		ids      []string
+		to       time.Time
+		problem  string
+		requests int64
+	}{
+		"refused":     {status: 400, body: genesysError(400, "bad.request", "Invalid interval"), problem: "Invalid interval", requests: 1},
+		"not json":    {status: 200, body: `<html>`, problem: "POST /api/v2/analytics/conversations/details/query", requests: 1},
+		"no ids":      {ids: []string{}, problem: "0 conversation ids"},
+		"101 ids":     {ids: tooMany, problem: "101 conversation ids"},
+		"empty id":    {ids: []string{fixtureID, " "}, problem: "conversation id 1 is empty"},
+		"32 days":     {to: from.AddDate(0, 0, 32), problem: "at most 31 days"},
+		"no interval": {to: from, problem: "must end after it starts"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFake(t, nil, respond(tc.status, tc.body))
+			ids, to := tc.ids, tc.to
+			if ids == nil {
+				ids = []string{fixtureID}
+			}
+			if to.IsZero() {
+				to = from.Add(24 * time.Hour)
+			}
+			_, err := f.client(t).FetchConversationsByQuery(context.Background(), ids, from, to)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.problem)
+			assert.NotContains(t, err.Error(), testClientSecret)
+			assert.Equal(t, tc.requests, f.apiRequests.Load())
+		})
+	}
+}

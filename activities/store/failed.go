@@ -25,6 +25,9 @@ type Failure struct {
 	// FirstEventAt and LastEventAt bound the events that asked for the
 	// conversation; zero when unknown.
 	FirstEventAt, LastEventAt time.Time
+	// BatchID is the batch workflow that gave up on it, merged into the
+	// item's batchIds; empty when unknown.
+	BatchID string
 }
 
 // failedItem is a failed conversation's item. It shares the conversation
@@ -42,6 +45,8 @@ type failedItem struct {
 	LastEventAt  string `dynamodbav:"lastEventAt,omitempty"`
 	FailedAt     string `dynamodbav:"failedAt"`
 	UpdatedAt    string `dynamodbav:"updatedAt"`
+	// BatchIDs as in Record.
+	BatchIDs []string `dynamodbav:"batchIds,omitempty"`
 }
 
 // FailureOutcome says what RecordFailures did with one failure.
@@ -72,7 +77,7 @@ func (t *Table) RecordFailures(ctx context.Context, failures []Failure) ([]Failu
 		}
 		ids[i] = f.ConversationID
 	}
-	stored, err := t.batchGetItems(ctx, ids, "status", "fetchedAt", "updatedAt", "attempts", "failures", "firstEventAt", "lastEventAt", "orgId")
+	stored, err := t.batchGetItems(ctx, ids, "status", "fetchedAt", "updatedAt", "attempts", "failures", "firstEventAt", "lastEventAt", "orgId", "batchIds")
 	if err != nil {
 		return nil, fmt.Errorf("record %d failures: read stored items: %w", len(failures), err)
 	}
@@ -119,6 +124,7 @@ func (t *Table) putFailure(ctx context.Context, f Failure, stored map[string]typ
 		LastEventAt:    max(eventTime(f.LastEventAt), stringAttr(stored, "lastEventAt")),
 		FailedAt:       now,
 		UpdatedAt:      now,
+		BatchIDs:       MergeBatchIDs(batchIDsAttr(stored), []string{f.BatchID}),
 	}
 	written, err := t.putIfUnchanged(ctx, item, versionOf(stored))
 	if err != nil {

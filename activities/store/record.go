@@ -32,8 +32,9 @@ const (
 const TimeFormat = "2006-01-02T15:04:05.000Z"
 
 // maxItemBytes is DynamoDB's 400 KB item limit less a margin for what is
-// added after the size is checked (updatedAt by UpsertAll, firstEventAt and
-// lastEventTopic by the fetch activity) and for estimation slack.
+// added after the size is checked (updatedAt by UpsertAll, firstEventAt,
+// lastEventTopic, fetchedBy and batchIds by the fetch activity: about 650
+// bytes at most) and for estimation slack.
 const maxItemBytes = 400*1024 - 1024
 
 // Record is one conversation item. Its dynamodbav names are a contract shared
@@ -75,7 +76,25 @@ type Record struct {
 	// wrap-up tens of seconds after conversationEnd, so a complete item
 	// with them is fetched again when another event comes (CompleteIDs).
 	MissingWrapUps []string `dynamodbav:"missingWrapUps,stringset,omitempty"`
-	OrgID          string   `dynamodbav:"orgId,omitempty"`
+	// The customer session's ani and dnis (for an outbound call the ANI is
+	// the org's number and the DNIS the customer's), personal data stored
+	// only as STORE_CONTACT_ADDRESSES says (Contacts): as Genesys reports
+	// them, or as their HMAC-SHA256 in hex under names of their own, so
+	// that a column never mixes the two.
+	CustomerAni      string `dynamodbav:"customerAni,omitempty"`
+	CustomerDnis     string `dynamodbav:"customerDnis,omitempty"`
+	CustomerAniHmac  string `dynamodbav:"customerAniHmac,omitempty"`
+	CustomerDnisHmac string `dynamodbav:"customerDnisHmac,omitempty"`
+	// ParticipantAttributes is the custom data Architect flows and agent
+	// scripts attach to participants, merged into one map: the customer's
+	// values win, otherwise a later participant's replaces an earlier
+	// one's (the detail keeps each participant's own). Only the details
+	// query returns them (GENESYS_DETAIL_SOURCE=query).
+	ParticipantAttributes map[string]string `dynamodbav:"participantAttributes,omitempty"`
+	// ParticipantAttributesOmitted: they did not fit the item even with
+	// the detail moved out of it; the detail has them.
+	ParticipantAttributesOmitted bool   `dynamodbav:"participantAttributesOmitted,omitempty"`
+	OrgID                        string `dynamodbav:"orgId,omitempty"`
 	// OrgDay is the DayIndex key, "<orgId>#<UTC day of conversationStart>".
 	OrgDay string `dynamodbav:"orgDay"`
 	// FirstEventAt is the eventTime of the earliest event known to have
@@ -84,6 +103,12 @@ type Record struct {
 	// latency can be measured; empty when the events did not say.
 	FirstEventAt   string `dynamodbav:"firstEventAt,omitempty"`
 	LastEventTopic string `dynamodbav:"lastEventTopic,omitempty"`
+	// BatchIDs are the batch workflows whose requests wrote the item, the
+	// latest MaxBatchIDs over its writes (UpsertAll merges the stored
+	// ones), and FetchedBy the fetch activity that wrote this record: what
+	// `starter conversations where` names (handling.go).
+	BatchIDs  []string  `dynamodbav:"batchIds,omitempty"`
+	FetchedBy *FetchRef `dynamodbav:"fetchedBy,omitempty"`
 	// Detail is the gzipped analytics JSON exactly as fetched. One that
 	// would make the item exceed 400 KB is an object in the detail bucket
 	// instead (DetailBucket, DetailKey); items written without a detail
@@ -132,13 +157,18 @@ type conversation struct {
 }
 
 type participant struct {
-	Purpose  string    `json:"purpose"`
-	UserID   string    `json:"userId"`
-	Sessions []session `json:"sessions"`
+	Purpose string `json:"purpose"`
+	UserID  string `json:"userId"`
+	// Attributes are strings in Genesys's model; any other JSON value is
+	// kept as its JSON text rather than failing the record.
+	Attributes map[string]json.RawMessage `json:"attributes"`
+	Sessions   []session                  `json:"sessions"`
 }
 
 type session struct {
 	MediaType string    `json:"mediaType"`
+	Ani       string    `json:"ani"`
+	Dnis      string    `json:"dnis"`
 	Metrics   []metric  `json:"metrics"`
 	Segments  []segment `json:"segments"`
 }
@@ -158,9 +188,21 @@ type metric struct {
 	Value json.Number `json:"value"`
 }
 
+// Mapping is what NewRecord stores beyond the record's own figures. Its
+// zero value stores no contact address.
+type Mapping struct {
+	Contacts Contacts
+}
+
+// NewRecord maps one analytics conversation, raw as fetched from Genesys, to
+// the item stored for it, with no contact address.
+func NewRecord(raw []byte, orgID string, fetchedAt time.Time) (Record, error) {
+	return Mapping{}.NewRecord(raw, orgID, fetchedAt)
+}
+
 // NewRecord maps one analytics conversation, raw as fetched from Genesys, to
 // the item stored for it.
-func NewRecord(raw []byte, orgID string, fetchedAt time.Time) (Record, error) {
+func (m Mapping) NewRecord(raw []byte, orgID string, fetchedAt time.Time) (Record, error) {
 	var c conversation
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return Record{}, fmt.Errorf("parse analytics conversation: %w", err)
@@ -201,20 +243,85 @@ func NewRecord(raw []byte, orgID string, fetchedAt time.Time) (Record, error) {
 	if err := c.addParticipantFields(&r); err != nil {
 		return Record{}, fmt.Errorf("conversation %s: %w", c.ConversationID, err)
 	}
+	m.Contacts.set(&r, c.customerAddress(func(s session) string { return s.Ani }),
+		c.customerAddress(func(s session) string { return s.Dnis }))
+	r.ParticipantAttributes = c.attributes()
 	if r.Detail, err = gzipDeterministic(raw); err != nil {
 		return Record{}, fmt.Errorf("conversation %s: compress detail: %w", c.ConversationID, err)
 	}
-	item, err := attributevalue.MarshalMap(r)
+	fits, err := fitsItem(r)
 	if err != nil {
-		return Record{}, fmt.Errorf("conversation %s: marshal item: %w", c.ConversationID, err)
+		return Record{}, fmt.Errorf("conversation %s: %w", c.ConversationID, err)
 	}
-	if itemSize(item) > maxItemBytes {
+	if !fits {
 		// The summary attributes are what queries need, so the detail is
 		// what moves out of the item.
 		r.largeDetail, r.Detail = r.Detail, nil
 		r.DetailKey = detailKey(orgID, start, r.ConversationID, r.largeDetail)
+		// Participant attributes are the one other part of an item whose
+		// size Genesys does not bound; the detail keeps them.
+		if fits, err = fitsItem(r); err != nil {
+			return Record{}, fmt.Errorf("conversation %s: %w", c.ConversationID, err)
+		}
+		if !fits && r.ParticipantAttributes != nil {
+			r.ParticipantAttributes, r.ParticipantAttributesOmitted = nil, true
+		}
 	}
 	return r, nil
+}
+
+// fitsItem reports whether r's item stays under maxItemBytes.
+func fitsItem(r Record) (bool, error) {
+	item, err := attributevalue.MarshalMap(r)
+	if err != nil {
+		return false, fmt.Errorf("marshal item: %w", err)
+	}
+	return itemSize(item) <= maxItemBytes, nil
+}
+
+// customerAddress is the first non-empty address (of) of a customer
+// session, in record order.
+func (c conversation) customerAddress(of func(session) string) string {
+	for _, p := range c.Participants {
+		if !strings.EqualFold(p.Purpose, "customer") {
+			continue
+		}
+		for _, s := range p.Sessions {
+			if a := of(s); a != "" {
+				return a
+			}
+		}
+	}
+	return ""
+}
+
+// attributes merges the participants' attributes: every other participant's
+// in record order, a later value replacing an earlier one, then the
+// customer's over them, since the flows that describe the customer write
+// there. Nil when there are none.
+func (c conversation) attributes() map[string]string {
+	var out map[string]string
+	for _, customers := range []bool{false, true} {
+		for _, p := range c.Participants {
+			if strings.EqualFold(p.Purpose, "customer") != customers {
+				continue
+			}
+			for name, v := range p.Attributes {
+				if name == "" {
+					continue // DynamoDB refuses an empty map key
+				}
+				if out == nil {
+					out = make(map[string]string)
+				}
+				var s string
+				if json.Unmarshal(v, &s) != nil {
+					s = string(v)
+				}
+				out[name] = s
+			}
+		}
+	}
+	return out
 }
 
 // hasOpenSegment: some segment has no segmentEnd yet.

@@ -107,7 +107,7 @@ func (t *Table) UpsertAll(ctx context.Context, recs []Record) ([]Outcome, error)
 		}
 		ids[i] = r.ConversationID
 	}
-	stored, err := t.batchGetItems(ctx, ids, "status", "fetchedAt", "updatedAt", "detail", "detailKey", "firstEventAt", "lastEventTopic")
+	stored, err := t.batchGetItems(ctx, ids, "status", "fetchedAt", "updatedAt", "detail", "detailKey", "firstEventAt", "lastEventTopic", "batchIds")
 	if err != nil {
 		return nil, fmt.Errorf("upsert %d conversations: read stored items: %w", len(recs), err)
 	}
@@ -173,6 +173,8 @@ type storedVersion struct {
 	// firstEventAt and lastEventTopic are carried into the record that
 	// replaces the item when it does not know better.
 	firstEventAt, lastEventTopic string
+	// batchIDs are merged into the record that replaces the item.
+	batchIDs []string
 	// seen holds the versionAttrs the item has, as read.
 	seen map[string]types.AttributeValue
 }
@@ -198,6 +200,7 @@ func versionOf(item map[string]types.AttributeValue) *storedVersion {
 		detailKey:      stringAttr(item, "detailKey"),
 		firstEventAt:   stringAttr(item, "firstEventAt"),
 		lastEventTopic: stringAttr(item, "lastEventTopic"),
+		batchIDs:       batchIDsAttr(item),
 		seen:           make(map[string]types.AttributeValue, len(versionAttrs)),
 	}
 	if d, ok := item["detail"].(*types.AttributeValueMemberB); ok {
@@ -250,11 +253,13 @@ func (t *Table) write(ctx context.Context, r Record, seen *storedVersion) (Outco
 			return 0, err
 		}
 	}
-	first, topic := r.FirstEventAt, r.LastEventTopic
+	first, topic, batches := r.FirstEventAt, r.LastEventTopic, r.BatchIDs
 	for attempt := 1; ; attempt++ {
 		r.UpdatedAt = t.now().UTC().Format(TimeFormat)
+		r.BatchIDs = MergeBatchIDs(nil, batches)
 		if seen != nil {
 			r.FirstEventAt, r.LastEventTopic = earliest(first, seen.firstEventAt), cmp.Or(topic, seen.lastEventTopic)
+			r.BatchIDs = MergeBatchIDs(seen.batchIDs, batches)
 		}
 		written, err := t.putIfUnchanged(ctx, r, seen)
 		switch {

@@ -162,11 +162,11 @@ func TestUpsertAllReadsStoredVersionsEventuallyConsistentInBatchesOf100(t *testi
 	require.Len(t, api.batchGets, 3, "201 distinct ids")
 	req := api.batchGets[0].RequestItems["conversations-test"]
 	assert.Len(t, req.Keys, 100)
-	assert.Equal(t, "#id, #status, #fetchedAt, #updatedAt, #detail, #detailKey, #firstEventAt, #lastEventTopic",
+	assert.Equal(t, "#id, #status, #fetchedAt, #updatedAt, #detail, #detailKey, #firstEventAt, #lastEventTopic, #batchIds",
 		aws.ToString(req.ProjectionExpression))
 	assert.Equal(t, map[string]string{
 		"#id": "conversationId", "#status": "status", "#fetchedAt": "fetchedAt", "#updatedAt": "updatedAt", "#detail": "detail",
-		"#detailKey": "detailKey", "#firstEventAt": "firstEventAt", "#lastEventTopic": "lastEventTopic",
+		"#detailKey": "detailKey", "#firstEventAt": "firstEventAt", "#lastEventTopic": "lastEventTopic", "#batchIds": "batchIds",
 	}, req.ExpressionAttributeNames)
 	assert.False(t, aws.ToBool(req.ConsistentRead))
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/genesys-ingest/genesys-ingest/activities"
 	"github.com/genesys-ingest/genesys-ingest/activities/genesys"
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/config"
@@ -44,7 +45,12 @@ type Worker struct {
 	// Fetch is how the fetch scheduler spends the budget; the worker, not
 	// the forwarder, decides it.
 	Fetch workflows.FetchSettings
-	Store store.Config
+	// DetailSource is the Genesys endpoint records are fetched from
+	// (GENESYS_DETAIL_SOURCE).
+	DetailSource activities.DetailSource
+	Store        store.Config
+	// Contacts is what items keep of contact addresses.
+	Contacts Contacts
 	// BatchTable holds each batch's audit record.
 	BatchTable     string
 	StopTimeout    time.Duration
@@ -85,7 +91,9 @@ func Load(env config.Lookup) (Worker, error) {
 		GenesysRequestsPerSecond: r.Float("GENESYS_REQUESTS_PER_SECOND", DefaultGenesysRequestsPerSecond),
 		MaxConcurrentFetches:     r.Int("FETCH_MAX_CONCURRENT_ACTIVITIES", DefaultMaxConcurrentFetches),
 		Fetch:                    r.FetchSettings(),
+		DetailSource:             readDetailSource(r),
 		Store:                    readStore(r),
+		Contacts:                 readContacts(r),
 		BatchTable:               readBatchTable(r),
 		StopTimeout:              r.Duration("WORKER_STOP_TIMEOUT", DefaultWorkerStopTimeout),
 		MetricsAddress:           readMetricsAddress(r),

@@ -198,5 +198,15 @@ func (h *Handler) startOptions(id string, d *intake.Delivery) client.StartWorkfl
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		StaticSummary: fmt.Sprintf("%d conversations from an %s delivery (%d events, %d rejected, %d ignored)",
 			len(d.Conversations), d.Shape, d.Events, len(d.Rejected), d.Ignored),
+		StaticDetails: batchDetails(h.cfg.Workflow),
 	}
+}
+
+// batchDetails is what the Web UI shows as a batch workflow's Details (about
+// four lines fit): what it does, for someone who has never read the code.
+func batchDetails(o workflows.Options) string {
+	o = o.WithDefaults()
+	return fmt.Sprintf("Stores each conversation's record (ids in the **Input**) in DynamoDB via the fetch scheduler `%s`. "+
+		"Ones Genesys has not finished are submitted again after %s, then less often, until %s; then stored as they are.",
+		workflows.FetchSchedulerID(o.GenesysTaskQueue), o.ReadyPollInterval, o.ReadyTimeout)
 }

@@ -5,8 +5,10 @@ package metrics
 // together with them.
 //
 // Every CloudWatch metric is fed by OpenTelemetry instruments, named as
-// Prometheus shows them before the exporter appends _total or a unit
-// (genesys_ingest_blocked is genesys_ingest_blocked_total on /metrics).
+// Prometheus shows them before the exporter appends a unit or _total. The
+// counters recorded through the Temporal SDK's handler are up-down counters
+// and get no _total (genesys_ingest_blocked stays genesys_ingest_blocked on
+// /metrics); the Genesys client's own counters do.
 // Instruments that existed before the CloudWatch metrics keep their names so
 // that dashboards and the bench that read /metrics keep working:
 // ConversationsProcessed is fed by four of them, IngestionBlocked by

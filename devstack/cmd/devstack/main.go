@@ -97,13 +97,16 @@ func up(ctx context.Context, paths devstack.Paths) (devstack.Endpoints, error) {
 	}
 	fmt.Println("starting the local stack:")
 	// A new seed each time: a demo after make down and make up runs new
-	// conversations, not the ones already stored. They start from yesterday
-	// on, inside the sweep's window.
+	// conversations, not the ones already stored. The simulator holds a day
+	// of history before them (conversations no event announced, for the
+	// demo's backfill and the sweep), 43.2 s apart.
 	now := time.Now().UTC()
 	stack, err := devstack.Start(ctx, devstack.Options{
 		Paths: paths, Ports: devstack.DefaultPorts(), Detached: true, Log: os.Stdout,
 		SimulatorArgs: []string{"--absent-for", "2s", "--wrapup-for", "6s",
-			"--seed", strconv.FormatInt(now.Unix(), 10), "--base-time", now.Add(-24 * time.Hour).Truncate(time.Hour).Format(time.RFC3339)},
+			"--seed", strconv.FormatInt(now.Unix(), 10),
+			"--conversations", strconv.Itoa(demoHistory), "--history", strconv.Itoa(demoHistory), "--spacing", "43.2s",
+			"--base-time", now.Add(-25 * time.Hour).Truncate(time.Hour).Format(time.RFC3339)},
 	})
 	if err != nil {
 		return devstack.Endpoints{}, err
@@ -124,6 +127,10 @@ logs are in %s; make down stops everything.
 `, e.WebUI, e.TemporalAddress, e.DynamoDB, e.GenesysAPI, e.LambdaInvokeURL(), e.WorkerMetrics, paths.Logs)
 	return e, nil
 }
+
+// demoHistory conversations, a day's worth, precede the live ones in the
+// local simulator.
+const demoHistory = 2000
 
 func demo(ctx context.Context, paths devstack.Paths, conversations, batch int) error {
 	e, err := up(ctx, paths)
@@ -151,6 +158,13 @@ func demo(ctx context.Context, paths devstack.Paths, conversations, batch int) e
 	if len(report.Missing) > 0 || report.BatchItemFailures > 0 {
 		return fmt.Errorf("%d conversations missing, %d batch items handed back to SQS", len(report.Missing), report.BatchItemFailures)
 	}
-	fmt.Println("every conversation is stored. The stack stays up for inspection; make down stops it.")
+	fmt.Println("every conversation is stored.")
+	if e.Simulator != "" {
+		fmt.Printf("\nthe simulator also holds %d conversations of the last day that no event announced: a backfill finds them\n", demoHistory)
+		if err := devstack.DemoBackfill(ctx, paths, e, os.Stdout); err != nil {
+			return err
+		}
+	}
+	fmt.Println("\nThe stack stays up for inspection; make down stops it.")
 	return nil
 }
