@@ -1,8 +1,8 @@
 package deployments_test
 
 // The container health check, the forwarder in a VPC, the VPC endpoints,
-// the event archive, the log groups' key, the secret setup commands, and
-// the trivy findings the configuration accepts.
+// the event archive, the log groups' key, the secret setup commands, the
+// contact hash key, and the trivy findings the configuration accepts.
 
 import (
 	"os"
@@ -242,6 +242,102 @@ func TestSecretSetupCommandsReadStdin(t *testing.T) {
 				t.Errorf("%s: %q must read the secret from standard input (--secret-string file:///dev/stdin), with no value on the command line", mode, c)
 			}
 		}
+	}
+}
+
+// TestContactHashKey: with store_contact_addresses = "hashed" the module
+// creates the HMAC key's secret unless given one; the worker's task role,
+// and no other role or people's policy, may read it (and decrypt it through
+// Secrets Manager with secrets_kms_key_arn); secret_setup_commands puts a
+// random key from standard input. In the other modes there is none of it.
+func TestContactHashKey(t *testing.T) {
+	m := loadModuleDir(t, moduleDir)
+	secret := m.find("resource", "aws_secretsmanager_secret", "contact_hash_key")
+	if secret == nil {
+		t.Fatal("no aws_secretsmanager_secret.contact_hash_key")
+	}
+	if expr := m.locals["contact_hash_key_secret_arn"]; expr == nil || !slices.Contains(refs(expr.Expr, "aws_secretsmanager_secret"), "contact_hash_key") {
+		t.Error("local.contact_hash_key_secret_arn must be aws_secretsmanager_secret.contact_hash_key's arn unless contact_hash_key_secret_arn is given")
+	}
+	existing := []any{"genesys_secret_arn", cty.StringVal(secretARN), "temporal_secret_arn", cty.StringVal(secretARN)}
+	cases := []struct {
+		name    string
+		vars    map[string]cty.Value
+		created bool   // the module creates the secret
+		key     string // the key's secret the task role reads, "" for none
+		kms     bool   // and decrypts with kmsARN
+	}{
+		{"off", with(requiredInputs(), append(existing, "secrets_kms_key_arn", cty.StringVal(kmsARN))...), false, "", false},
+		{"plain", with(requiredInputs(), append(existing, "store_contact_addresses", cty.StringVal("plain"), "contact_hash_key_secret_arn", cty.StringVal(contactKeyARN))...), false, "", false},
+		{"hashed, secret created", with(requiredInputs(), "store_contact_addresses", cty.StringVal("hashed")), true, "", false},
+		{"hashed, existing secret", with(requiredInputs(), append(existing, "store_contact_addresses", cty.StringVal("hashed"), "contact_hash_key_secret_arn", cty.StringVal(contactKeyARN))...), false, contactKeyARN, false},
+		{"hashed, existing secret, KMS key", with(requiredInputs(), append(existing, "store_contact_addresses", cty.StringVal("hashed"), "contact_hash_key_secret_arn", cty.StringVal(contactKeyARN), "secrets_kms_key_arn", cty.StringVal(kmsARN))...), false, contactKeyARN, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := m.evaluate(t, c.vars)
+			n, ok := knownNumber(func() cty.Value { v, _ := e.valueIn(e.ctx, secret.body().Attributes["count"].Expr); return v }())
+			if want := map[bool]float64{true: 1, false: 0}[c.created]; !ok || n != want {
+				t.Errorf("aws_secretsmanager_secret.contact_hash_key count = %v, want %v", n, want)
+			}
+			if c.created {
+				return // its ARN is known after apply: the grants are checked with an existing one
+			}
+			withPlaceholders(e, "aws_dynamodb_table", "aws_s3_bucket")
+
+			task := grants(t, e, workerPolicy)
+			var want map[string][]string
+			if c.key != "" {
+				want = map[string][]string{c.key: {"secretsmanager:GetSecretValue"}}
+			}
+			if c.kms {
+				want[kmsARN] = []string{"kms:Decrypt"}
+			}
+			got := map[string][]string{}
+			for r, acts := range task {
+				if strings.Contains(r, ":secretsmanager:") || strings.Contains(r, ":kms:") {
+					got[r] = acts
+				}
+			}
+			assertGrants(t, "worker task role", got, want)
+			for _, st := range statements(t, e, workerPolicy) {
+				if slices.Contains(st.resources, kmsARN) && !slices.ContainsFunc(st.conditions, func(c string) bool { return strings.HasPrefix(c, "StringEquals kms:ViaService [") }) {
+					t.Errorf("the task role may %v with %s without the condition kms:ViaService (Secrets Manager only)", st.actions, kmsARN)
+				}
+			}
+			for _, doc := range m.all("data", "aws_iam_policy_document") {
+				if doc.name == workerPolicy {
+					continue
+				}
+				for _, st := range e.expand(doc.body(), "statement") {
+					if a := st.body.Attributes["resources"]; a != nil {
+						if v, _ := e.valueIn(st.ctx, a.Expr); containsString(v, contactKeyARN) {
+							t.Errorf("%s:%d: %s grants on the contact hash key: only the worker's task role reads it", a.SrcRange.Filename, a.SrcRange.Start.Line, doc.addr())
+						}
+					}
+				}
+			}
+
+			v, _, _ := e.attr(m.find("output", "", "secret_setup_commands").body(), "value")
+			cmds, ok := knownListOfStrings(v)
+			if !ok {
+				t.Fatal("secret_setup_commands cannot be evaluated")
+			}
+			var keyCmds []string
+			for _, cmd := range cmds {
+				if strings.Contains(cmd, contactKeyARN) {
+					keyCmds = append(keyCmds, cmd)
+				}
+			}
+			switch {
+			case c.key == "" && len(keyCmds) > 0:
+				t.Errorf("secret_setup_commands puts the contact hash key, which the worker does not read: %q", keyCmds)
+			case c.key != "" && (len(keyCmds) != 1 || !strings.HasPrefix(keyCmds[0], "openssl rand -base64 48 | aws secretsmanager put-secret-value ")):
+				// 48 random bytes are 64 base64 characters: above the
+				// worker's store.MinContactHashKeyBytes.
+				t.Errorf("secret_setup_commands: want one command that pipes a random key into put-secret-value for %s, got %q", contactKeyARN, keyCmds)
+			}
+		})
 	}
 }
 

@@ -221,7 +221,9 @@ func TestDetailBucket(t *testing.T) {
 
 // TestStoreAccess: the worker may only put detail objects; readers and
 // operators get exactly what their starter commands call, on the tables,
-// the orgDay index, the bucket and the Temporal secret.
+// the orgDay index, the bucket and the Temporal secret: conversations where
+// reads the conversation's item and then each batch's record with GetItem
+// (store.Table.Handling, store.Batches.Get).
 func TestStoreAccess(t *testing.T) {
 	m := loadModuleDir(t, moduleDir)
 	table := func(name string) string { return placeholder("aws_dynamodb_table", name, "arn") }
@@ -229,7 +231,7 @@ func TestStoreAccess(t *testing.T) {
 	reader := map[string][]string{
 		table("conversations"):                              {"dynamodb:GetItem", "dynamodb:Scan"},
 		table("conversations") + "/index/" + store.DayIndex: {"dynamodb:Query"},
-		table("batches"):                                    {"dynamodb:Scan"},
+		table("batches"):                                    {"dynamodb:GetItem", "dynamodb:Scan"}, // batches list; conversations where
 		objects:                                             {"s3:GetObject"},
 	}
 	operator := func(extra map[string][]string) map[string][]string {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/genesys-ingest/genesys-ingest/activities"
 	"github.com/genesys-ingest/genesys-ingest/activities/store"
 	"github.com/genesys-ingest/genesys-ingest/config"
 	"github.com/genesys-ingest/genesys-ingest/config/workerconfig"
@@ -62,7 +63,9 @@ func with(base map[string]cty.Value, kv ...any) map[string]cty.Value {
 
 const (
 	secretARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-AbCdEf"
-	kmsARN    = "arn:aws:kms:eu-west-1:123456789012:key/0b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+	// contactKeyARN is an existing secret holding the contact hash key.
+	contactKeyARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:contact-hash-key-AbCdEf"
+	kmsARN        = "arn:aws:kms:eu-west-1:123456789012:key/0b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 )
 
 // storeTables are the module's DynamoDB tables (resource name) and the
@@ -109,8 +112,11 @@ func inputSets() []struct {
 			"lambda_vpc_config", lambdaVPCConfig(),
 			"vpc_endpoints", cty.ObjectVal(map[string]cty.Value{"route_table_ids": cty.ListVal([]cty.Value{cty.StringVal("rtb-0123456789abcdef0")})}),
 			"event_archive_retention_days", cty.NumberIntVal(30),
-			"log_kms_key_arn", cty.StringVal(kmsARN))},
-		{"self-hosted Temporal without auth, TLS flag set", with(req,
+			"log_kms_key_arn", cty.StringVal(kmsARN),
+			"store_contact_addresses", cty.StringVal("hashed"),
+			"genesys_detail_source", cty.StringVal("query"))},
+		{"self-hosted Temporal without auth, TLS flag set, plain contact addresses", with(req,
+			"store_contact_addresses", cty.StringVal("plain"),
 			"temporal_auth_mode", cty.StringVal("none"),
 			"temporal_tls", cty.True,
 			"temporal_address", cty.StringVal("temporal.internal:7233"))},
@@ -126,6 +132,8 @@ func inputSets() []struct {
 			"genesys_event_source_suffix", cty.NullVal(cty.String),
 			"genesys_secret_arn", cty.StringVal(secretARN),
 			"temporal_secret_arn", cty.StringVal(secretARN),
+			"store_contact_addresses", cty.StringVal("hashed"),
+			"contact_hash_key_secret_arn", cty.StringVal(contactKeyARN),
 			"secrets_kms_key_arn", cty.StringVal(kmsARN),
 			"sqs_kms_key_arn", cty.StringVal(kmsARN),
 			"dynamodb_kms_key_arn", cty.StringVal(kmsARN))},
@@ -221,21 +229,28 @@ func TestWorkerEnvironmentContract(t *testing.T) {
 	env := []string{
 		"AWS_REGION", "BACKLOG_METRIC_INTERVAL", "BACKLOG_METRIC_NAMESPACE", "DETAIL_BUCKET", "DYNAMODB_BATCH_TABLE", "DYNAMODB_TABLE",
 		"FETCH_BATCH_SIZE", "FETCH_CONCURRENCY", "FETCH_MAX_CONCURRENT_ACTIVITIES", "FETCH_RETRY_HORIZON", "FETCH_RETRY_MAX_INTERVAL",
-		"GENESYS_REGION", "GENESYS_REQUESTS_PER_SECOND", "GENESYS_TASK_QUEUE", "LOG_FORMAT", "LOG_LEVEL",
-		"METRICS_ADDRESS", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "WORKER_EMF_INTERVAL",
+		"GENESYS_DETAIL_SOURCE", "GENESYS_REGION", "GENESYS_REQUESTS_PER_SECOND", "GENESYS_TASK_QUEUE", "LOG_FORMAT", "LOG_LEVEL",
+		"METRICS_ADDRESS", "STORE_CONTACT_ADDRESSES", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "WORKER_EMF_INTERVAL",
 		"WORKER_METRICS_NAMESPACE", "WORKER_STOP_TIMEOUT",
 	}
 	cases := []struct {
+		name    string
 		mode    string
 		extra   map[string]cty.Value
 		env     []string
 		secrets []string
 	}{
-		{"api_key", nil, env, []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "TEMPORAL_API_KEY"}},
-		{"none", map[string]cty.Value{"temporal_tls": cty.False}, append(append([]string{}, env...), "TEMPORAL_TLS"), []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET"}},
+		{"api_key", "api_key", nil, env, []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "TEMPORAL_API_KEY"}},
+		{"none", "none", map[string]cty.Value{"temporal_tls": cty.False}, append(append([]string{}, env...), "TEMPORAL_TLS"), []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET"}},
+		// The worker reads the key itself (task role): the ARN is in the
+		// environment, the key in no `secrets` entry.
+		{"hashed contact addresses", "api_key", map[string]cty.Value{"store_contact_addresses": cty.StringVal("hashed")},
+			append(append([]string{}, env...), "CONTACT_HASH_KEY_SECRET_ARN"), []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "TEMPORAL_API_KEY"}},
+		{"plain contact addresses, details query", "api_key", map[string]cty.Value{"store_contact_addresses": cty.StringVal("plain"), "genesys_detail_source": cty.StringVal("query")},
+			env, []string{"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "TEMPORAL_API_KEY"}},
 	}
 	for _, c := range cases {
-		t.Run(c.mode, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			vars := with(requiredInputs(), "temporal_auth_mode", cty.StringVal(c.mode))
 			for k, v := range c.extra {
 				vars[k] = v
@@ -256,7 +271,8 @@ func TestWorkerEnvironmentContract(t *testing.T) {
 			}
 			assertNames(t, "environment", names(gotEnv), c.env)
 			assertNames(t, "secrets", names(gotSecrets), c.secrets)
-			afterApply := []string{"AWS_REGION", "DETAIL_BUCKET", "DYNAMODB_BATCH_TABLE", "DYNAMODB_TABLE"}
+			// CONTACT_HASH_KEY_SECRET_ARN: of the secret the module creates.
+			afterApply := []string{"AWS_REGION", "CONTACT_HASH_KEY_SECRET_ARN", "DETAIL_BUCKET", "DYNAMODB_BATCH_TABLE", "DYNAMODB_TABLE"}
 			for _, en := range gotEnv {
 				if _, known := knownString(en.value); !known && !slices.Contains(afterApply, en.name) {
 					t.Errorf("environment %s has no value known at plan time from the inputs", en.name)
@@ -266,6 +282,15 @@ func TestWorkerEnvironmentContract(t *testing.T) {
 				if en.name == "LOG_FORMAT" {
 					if s, _ := knownString(en.value); s != "json" {
 						t.Errorf("LOG_FORMAT is %s, want json (the workflow failure metric filter parses JSON logs)", show(en.value))
+					}
+				}
+			}
+			// The worker's settings are the variables', as given.
+			for env, variable := range map[string]string{"STORE_CONTACT_ADDRESSES": "store_contact_addresses", "GENESYS_DETAIL_SOURCE": "genesys_detail_source"} {
+				want, _ := knownString(e.ctx.Variables["var"].GetAttr(variable))
+				for _, en := range gotEnv {
+					if got, _ := knownString(en.value); en.name == env && got != want {
+						t.Errorf("%s is %s, want var.%s %q", env, show(en.value), variable, want)
 					}
 				}
 			}
@@ -291,8 +316,16 @@ func TestWorkerEnvironmentContract(t *testing.T) {
 	}
 
 	// With existing secrets the valueFrom references are known: JSON keys.
-	e := m.evaluate(t, with(requiredInputs(), "genesys_secret_arn", cty.StringVal(secretARN), "temporal_secret_arn", cty.StringVal(secretARN)))
+	// The contact hash key's secret is passed by ARN, whole.
+	e := m.evaluate(t, with(requiredInputs(), "genesys_secret_arn", cty.StringVal(secretARN), "temporal_secret_arn", cty.StringVal(secretARN),
+		"store_contact_addresses", cty.StringVal("hashed"), "contact_hash_key_secret_arn", cty.StringVal(contactKeyARN)))
 	containers, _ := containerDefinitions(e)
+	gotEnv, _ := containerEnvironment(containers[0])
+	for _, en := range gotEnv {
+		if got, _ := knownString(en.value); en.name == "CONTACT_HASH_KEY_SECRET_ARN" && got != contactKeyARN {
+			t.Errorf("CONTACT_HASH_KEY_SECRET_ARN = %s, want contact_hash_key_secret_arn %q", show(en.value), contactKeyARN)
+		}
+	}
 	secrets, _ := containerSecrets(containers[0])
 	want := map[string]string{
 		"GENESYS_CLIENT_ID":     secretARN + ":client_id::",
@@ -676,6 +709,8 @@ func TestDefaultsMatchTheCode(t *testing.T) {
 		{"worker_metrics_address", str("worker_metrics_address"), workerconfig.DefaultMetricsAddress},
 		{"backlog_metric_interval_seconds", time.Duration(num("backlog_metric_interval_seconds")) * time.Second, workerconfig.DefaultBacklogMetricInterval},
 		{"worker_metrics_namespace", str("worker_metrics_namespace"), workerconfig.DefaultMetricsNamespace},
+		{"store_contact_addresses", str("store_contact_addresses"), string(store.ContactsOff)},
+		{"genesys_detail_source", str("genesys_detail_source"), string(activities.SourceMultiGet)},
 		{"sweep_every", parseDuration(t, str("sweep_every")), sweep.DefaultEvery},
 		{"sweep_window", parseDuration(t, str("sweep_window")), sweep.DefaultWindow},
 		// make bench measures what is deployed.
@@ -698,6 +733,15 @@ func TestDefaultsMatchTheCode(t *testing.T) {
 	fs := checkConditions(m.evaluate(t, over))
 	assertFinding(t, fs, "validation of var.fetch_batch_size fails")
 	assertFinding(t, fs, "validation of var.fetch_concurrency fails")
+
+	// Every contact mode and detail source the worker accepts passes the
+	// module's validations (written as the worker's constants).
+	for _, mode := range store.ContactModes {
+		reportFindings(t, "validations with store_contact_addresses "+string(mode), checkConditions(m.evaluate(t, with(requiredInputs(), "store_contact_addresses", cty.StringVal(string(mode))))))
+	}
+	for _, src := range activities.DetailSources {
+		reportFindings(t, "validations with genesys_detail_source "+string(src), checkConditions(m.evaluate(t, with(requiredInputs(), "genesys_detail_source", cty.StringVal(string(src))))))
+	}
 }
 
 func parseDuration(t *testing.T, s string) time.Duration {
@@ -789,6 +833,9 @@ func TestValidationsRejectBadInputs(t *testing.T) {
 		{"upper case detail bucket", with(requiredInputs(), "detail_bucket_name", cty.StringVal("Acme-Details")), "validation of var.detail_bucket_name fails"},
 		{"Standard-IA before 30 days", with(requiredInputs(), "detail_bucket_ia_after_days", cty.NumberIntVal(7)), "validation of var.detail_bucket_ia_after_days fails"},
 		{"details expiring before Standard-IA", with(requiredInputs(), "detail_bucket_expire_after_days", cty.NumberIntVal(30)), "validation of var.detail_bucket_expire_after_days fails"},
+		{"contact mode the worker does not know", with(requiredInputs(), "store_contact_addresses", cty.StringVal("encrypted")), "validation of var.store_contact_addresses fails"},
+		{"detail source the worker does not know", with(requiredInputs(), "genesys_detail_source", cty.StringVal("single")), "validation of var.genesys_detail_source fails"},
+		{"contact hash key not a secret ARN", with(requiredInputs(), "store_contact_addresses", cty.StringVal("hashed"), "contact_hash_key_secret_arn", cty.StringVal("contact-hash-key")), "validation of var.contact_hash_key_secret_arn fails"},
 		{"sweep not a Go duration", with(requiredInputs(), "sweep_every", cty.StringVal("hourly")), "validation of var.sweep_every fails"},
 		{"sweep every 30s", with(requiredInputs(), "sweep_every", cty.StringVal("30s")), "precondition of output.sweep_schedule_command fails: sweep_every must be at least 1m"},
 		{"sweep window under 1h", with(requiredInputs(), "sweep_window", cty.StringVal("59m")), "precondition of output.sweep_schedule_command fails: sweep_window must be between 1h and 400 days"},

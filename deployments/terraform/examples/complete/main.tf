@@ -95,6 +95,10 @@ module "genesys_ingest" {
   worker_min_count   = var.worker_min_count
   worker_max_count   = var.worker_max_count
 
+  # What is fetched and what is kept of contact addresses
+  genesys_detail_source   = var.genesys_detail_source
+  store_contact_addresses = var.store_contact_addresses
+
   dynamodb_table_name          = var.dynamodb_table_name
   dynamodb_batch_table_name    = var.dynamodb_batch_table_name
   dynamodb_deletion_protection = var.dynamodb_deletion_protection

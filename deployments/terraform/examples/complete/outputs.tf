@@ -78,6 +78,11 @@ output "temporal_secret_arn" {
   value       = module.genesys_ingest.temporal_secret_arn
 }
 
+output "contact_hash_key_secret_arn" {
+  description = "Secret holding the HMAC key of hashed contact addresses; null unless store_contact_addresses is hashed."
+  value       = module.genesys_ingest.contact_hash_key_secret_arn
+}
+
 output "dashboard_name" {
   description = "CloudWatch dashboard of the pipeline (throughput, outcomes, budget use, 429s, freshness)."
   value       = module.genesys_ingest.dashboard_name

@@ -112,6 +112,18 @@ variable "worker_max_count" {
   default     = 4
 }
 
+variable "genesys_detail_source" {
+  description = "Where the worker fetches records from: multiget (the default) or query (adds participant attributes; conversations that started within 31 days only)."
+  type        = string
+  default     = "multiget"
+}
+
+variable "store_contact_addresses" {
+  description = "What items keep of the customer's ANI and DNIS: off (the default), plain or hashed (HMAC-SHA256; the module creates the key's secret, see secret_setup_commands)."
+  type        = string
+  default     = "off"
+}
+
 variable "dynamodb_table_name" {
   description = "Name of the conversations table."
   type        = string

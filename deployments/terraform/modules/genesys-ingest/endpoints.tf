@@ -3,7 +3,8 @@
 #
 #   ECR (ecr.api, ecr.dkr) and S3 (image layers)  the Fargate agent pulls the image
 #   logs                                           awslogs, and with it the embedded-format metrics
-#   secretsmanager                                 the agent injects the container's secrets
+#   secretsmanager                                 the agent injects the container's secrets; the worker
+#                                                  reads the contact hash key (store_contact_addresses = "hashed")
 #   monitoring                                     the backlog publisher's PutMetricData
 #   dynamodb                                       the store
 #

@@ -255,6 +255,36 @@ data "aws_iam_policy_document" "ecs_task" {
     resources = [aws_dynamodb_table.batches.arn]
   }
 
+  # With store_contact_addresses = "hashed" the worker reads the HMAC key
+  # itself, once at start (workerconfig.Contacts.Load), rather than have the
+  # execution role inject it into the container's environment: this secret
+  # only, never the Genesys or Temporal secret.
+  dynamic "statement" {
+    for_each = local.hash_contacts ? [local.contact_hash_key_secret_arn] : []
+
+    content {
+      sid       = "ReadContactHashKey"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.secrets_kms_key_arn != null && local.hash_contacts ? [var.secrets_kms_key_arn] : []
+
+    content {
+      sid       = "DecryptContactHashKey"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
   # A detail too large for its item is written once, under a key naming its
   # content; the worker never reads, lists or deletes one.
   statement {
@@ -292,7 +322,9 @@ resource "aws_iam_role_policy" "ecs_task" {
 # roles, groups or permission sets of the people who use it.
 # ---------------------------------------------------------------------------
 
-# conversations get [--detail], conversations list [--day], batches list.
+# conversations get [--detail], conversations list [--day], batches list,
+# and the table reads of conversations where (GetItem of the conversation's
+# item, then of each batch's audit record).
 data "aws_iam_policy_document" "reader" {
   statement {
     sid       = "ReadConversations"
@@ -308,7 +340,7 @@ data "aws_iam_policy_document" "reader" {
 
   statement {
     sid       = "ReadBatches"
-    actions   = ["dynamodb:Scan"]
+    actions   = ["dynamodb:GetItem", "dynamodb:Scan"]
     resources = [aws_dynamodb_table.batches.arn]
   }
 
@@ -323,7 +355,8 @@ data "aws_iam_policy_document" "reader" {
 # the ids' orgs with BatchGetItem), `table migrate` (scans for items without
 # orgDay and sets it with conditional UpdateItems), and the commands that
 # start workflows (retry, backfill, reconcile, sweep schedule), which take
-# TEMPORAL_API_KEY from the Temporal secret.
+# TEMPORAL_API_KEY from the Temporal secret, as conversations where does to
+# describe the workflows it names.
 data "aws_iam_policy_document" "operator" {
   source_policy_documents = [data.aws_iam_policy_document.reader.json]
 

@@ -51,6 +51,10 @@ locals {
   genesys_secret_arn  = var.genesys_secret_arn != null ? var.genesys_secret_arn : one(aws_secretsmanager_secret.genesys[*].arn)
   temporal_secret_arn = local.temporal_needs_secret ? (var.temporal_secret_arn != null ? var.temporal_secret_arn : one(aws_secretsmanager_secret.temporal[*].arn)) : null
   worker_secret_arns  = concat([local.genesys_secret_arn], local.temporal_needs_secret ? [local.temporal_secret_arn] : [])
+  # The contact hash key is read by the worker process (task role), not
+  # injected by ECS: it is not in worker_secret_arns.
+  hash_contacts               = var.store_contact_addresses == "hashed"
+  contact_hash_key_secret_arn = local.hash_contacts ? (var.contact_hash_key_secret_arn != null ? var.contact_hash_key_secret_arn : one(aws_secretsmanager_secret.contact_hash_key[*].arn)) : null
 
   # --- Detail bucket -----------------------------------------------------------
   # The account id makes the default name unique in S3's global namespace.
@@ -141,6 +145,8 @@ locals {
       GENESYS_TASK_QUEUE              = var.genesys_task_queue
       GENESYS_REGION                  = var.genesys_region
       GENESYS_REQUESTS_PER_SECOND     = tostring(var.genesys_requests_per_second)
+      GENESYS_DETAIL_SOURCE           = var.genesys_detail_source
+      STORE_CONTACT_ADDRESSES         = var.store_contact_addresses
       FETCH_MAX_CONCURRENT_ACTIVITIES = tostring(var.worker_max_concurrent_fetches)
       # How the fetch scheduler spends the budget: the worker's to say.
       FETCH_BATCH_SIZE         = tostring(var.fetch_batch_size)
@@ -161,6 +167,8 @@ locals {
       BACKLOG_METRIC_INTERVAL  = "${var.backlog_metric_interval_seconds}s"
     },
     { for k, v in { TEMPORAL_TLS = tostring(var.temporal_tls) } : k => v if var.temporal_tls != null },
+    # The ARN only: the worker reads the key with its task role at start.
+    { for k, v in { CONTACT_HASH_KEY_SECRET_ARN = local.contact_hash_key_secret_arn } : k => v if local.hash_contacts },
   )
 
   # Secrets Manager JSON keys -> environment variables, injected by ECS at

@@ -69,12 +69,12 @@ output "detail_bucket_name" {
 }
 
 output "reader_policy_json" {
-  description = "IAM policy for the people who read what is stored with the starter CLI: conversations get [--detail], conversations list [--day], batches list. Attached to nothing: give it to their role, group or permission set."
+  description = "IAM policy for the people who read what is stored with the starter CLI: conversations get [--detail], conversations list [--day], batches list, and the table reads of conversations where (GetItem on both tables; it also asks Temporal, which takes a Temporal API key: operator_policy_json reads the deployment's). Attached to nothing: give it to their role, group or permission set."
   value       = data.aws_iam_policy_document.reader.json
 }
 
 output "operator_policy_json" {
-  description = "IAM policy for operators: reader_policy_json plus conversations retry, table migrate (Scan and UpdateItem on the conversations table) and reading the Temporal API key for the commands that start workflows (retry, backfill, reconcile, sweep schedule). Attached to nothing."
+  description = "IAM policy for operators: reader_policy_json plus conversations retry, table migrate (Scan and UpdateItem on the conversations table) and reading the Temporal API key for the commands that start workflows (retry, backfill, reconcile, sweep schedule) and for conversations where. Attached to nothing."
   value       = data.aws_iam_policy_document.operator.json
 }
 
@@ -103,6 +103,11 @@ output "genesys_secret_arn" {
   value       = local.genesys_secret_arn
 }
 
+output "contact_hash_key_secret_arn" {
+  description = "ARN of the secret holding the HMAC key of the hashed contact addresses (CONTACT_HASH_KEY_SECRET_ARN); null unless store_contact_addresses is hashed."
+  value       = local.contact_hash_key_secret_arn
+}
+
 output "temporal_secret_arn" {
   description = "ARN of the secret holding the Temporal API key as JSON {api_key}; null when temporal_auth_mode is none."
   value       = local.temporal_secret_arn
@@ -128,16 +133,22 @@ output "event_archive_arn" {
   value       = one(aws_cloudwatch_event_archive.genesys[*].arn)
 }
 
-# The JSON comes from standard input (paste it, then Ctrl-D): a value on the
-# command line would stay in the shell history and show in the process list.
+# The values come from standard input (paste the JSON, then Ctrl-D; the
+# contact hash key is piped from openssl): a value on the command line would
+# stay in the shell history and show in the process list.
 output "secret_setup_commands" {
-  description = "AWS CLI commands that put the secret values. Each reads the JSON shown in its comment from standard input (paste it, then Ctrl-D), so no credential is on a command line."
+  description = "AWS CLI commands that put the secret values. Each reads its value from standard input, so no credential is on a command line: paste the JSON shown in its comment, then Ctrl-D; with store_contact_addresses = hashed, the contact hash key is a random one piped from openssl (run that command once: a new key changes every hash written afterwards)."
   value = concat(
     [
       "aws secretsmanager put-secret-value --secret-id '${local.genesys_secret_arn}' --secret-string file:///dev/stdin  # {\"client_id\":\"...\",\"client_secret\":\"...\"}",
     ],
     var.temporal_auth_mode == "api_key" ? [
       "aws secretsmanager put-secret-value --secret-id '${coalesce(local.temporal_secret_arn, "-")}' --secret-string file:///dev/stdin  # {\"api_key\":\"...\"}",
+    ] : [],
+    # 48 random bytes in base64: a 64-character key, which the worker uses
+    # as it is (at least 32 bytes), never shown on the terminal.
+    local.hash_contacts ? [
+      "openssl rand -base64 48 | aws secretsmanager put-secret-value --secret-id '${coalesce(local.contact_hash_key_secret_arn, "-")}' --secret-string file:///dev/stdin  # the contact HMAC key, once only: a new key changes every hash written afterwards",
     ] : [],
   )
 }

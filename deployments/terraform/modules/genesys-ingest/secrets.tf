@@ -22,3 +22,18 @@ resource "aws_secretsmanager_secret" "temporal" {
   recovery_window_in_days = var.secret_recovery_window_days
   tags                    = local.tags
 }
+
+# The HMAC key of store_contact_addresses = "hashed". The worker reads it
+# itself, once at start, with its task role (CONTACT_HASH_KEY_SECRET_ARN), so
+# the key is never in the container's environment. Its value is the key: the
+# secret's string without surrounding white space (or its binary value), at
+# least 32 bytes.
+resource "aws_secretsmanager_secret" "contact_hash_key" {
+  count = local.hash_contacts && var.contact_hash_key_secret_arn == null ? 1 : 0
+
+  name                    = "${var.name}/contact-hash-key"
+  description             = "HMAC-SHA256 key of the customer contact addresses ${var.name} stores hashed (STORE_CONTACT_ADDRESSES=hashed): at least 32 bytes, the secret string itself (no JSON). A new key changes every hash written afterwards."
+  kms_key_id              = var.secrets_kms_key_arn
+  recovery_window_in_days = var.secret_recovery_window_days
+  tags                    = local.tags
+}

@@ -480,6 +480,39 @@ variable "genesys_requests_per_second" {
   }
 }
 
+variable "genesys_detail_source" {
+  description = "GENESYS_DETAIL_SOURCE: the Genesys endpoint the worker fetches records from. \"multiget\" (GET /api/v2/analytics/conversations/details?id=...) finds a conversation whatever day it started, without participant attributes; \"query\" (POST /api/v2/analytics/conversations/details/query) adds participantAttributes but finds only conversations that started in the 31 UTC days it asks for (see the repository README). Both make one request per chunk of up to 100."
+  type        = string
+  default     = "multiget"
+
+  validation {
+    condition     = contains(["multiget", "query"], var.genesys_detail_source)
+    error_message = "genesys_detail_source must be multiget or query."
+  }
+}
+
+variable "store_contact_addresses" {
+  description = "STORE_CONTACT_ADDRESSES: what items keep of the customer's ANI and DNIS, which are personal data. \"off\": nothing; \"plain\": customerAni and customerDnis as Genesys reports them; \"hashed\": customerAniHmac and customerDnisHmac, HMAC-SHA256 under the key in contact_hash_key_secret_arn (or the secret the module creates). The gzipped detail keeps them in plain text whatever the mode."
+  type        = string
+  default     = "off"
+
+  validation {
+    condition     = contains(["off", "plain", "hashed"], var.store_contact_addresses)
+    error_message = "store_contact_addresses must be off, plain or hashed."
+  }
+}
+
+variable "contact_hash_key_secret_arn" {
+  description = "With store_contact_addresses = \"hashed\": ARN of an existing Secrets Manager secret whose value is the HMAC key (at least 32 bytes: the secret's binary value, or else its string without surrounding white space), passed to the worker as CONTACT_HASH_KEY_SECRET_ARN. Null creates an empty secret <name>/contact-hash-key (no value in Terraform state) to fill with `aws secretsmanager put-secret-value` (secret_setup_commands). The worker reads it once at start with its task role. Ignored in the other modes."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.contact_hash_key_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.contact_hash_key_secret_arn))
+    error_message = "contact_hash_key_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
 variable "secrets_kms_key_arn" {
   description = "KMS key of the secrets the module creates, and of existing secrets passed in. Null uses the AWS managed key aws/secretsmanager."
   type        = string
