@@ -1,17 +1,26 @@
 package devstack
 
 // The benchmark's plot: stored conversations per second over time, one
-// panel per run, each with its request budget as a dashed line. It is
-// plain SVG written here, so that the benchmark needs no plotting module.
+// panel per run, each with its request budget (and, for a steady-load run,
+// the arrival rate) as a dashed line. gonum.org/v1/plot draws it as SVG.
 
 import (
 	"bytes"
 	"fmt"
-	"html"
+	"image/color"
 	"math"
 	"os"
 	"path/filepath"
 	"time"
+
+	xfont "golang.org/x/image/font"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // plotPanel is one run: items stored per second from its first event on.
@@ -53,129 +62,149 @@ func storedPerSecond(r *Report) []int {
 	return out
 }
 
+// The image's layout, in points (1/72 inch; 720 points are 960 CSS pixels).
 const (
-	plotWidth       = 960
-	plotPanelHeight = 250
-	plotLeft        = 70
-	plotRight       = 30
-	plotTop         = 40
-	plotBottom      = 45
+	plotWidth       = 720
+	plotHeader      = 50 // the title and subtitle above the panels
+	plotPanelHeight = 190
+	plotMargin      = 12
+	// plotHeadroom lifts each panel's top above its highest value, so that
+	// the legend stays clear of the lines.
+	plotHeadroom = 1.45
 )
+
+// The series' colours and dashes.
+var (
+	plotStoredColor  = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
+	plotBudgetColor  = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+	plotOfferedColor = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}
+	plotGridColor    = color.Gray{Y: 0xe3}
+	plotMutedColor   = color.Gray{Y: 0x44}
+	plotBudgetDashes = []vg.Length{vg.Points(6), vg.Points(4)}
+	// plotOfferedDashes are dots: arrivals, not a limit.
+	plotOfferedDashes = []vg.Length{vg.Points(2), vg.Points(3)}
+)
+
+// plotFont is Liberation Sans, which gonum ships and measures text with.
+func plotFont(size vg.Length, bold bool) font.Font {
+	f := font.From(font.Font{Typeface: "Liberation", Variant: "Sans"}, size)
+	if bold {
+		f.Weight = xfont.WeightBold
+	}
+	return f
+}
 
 // writePlot writes the panels, stacked, as an SVG file at path, under a
 // title and a smaller subtitle.
 func writePlot(path, title, subtitle string, panels []plotPanel) error {
-	var b bytes.Buffer
-	height := len(panels)*plotPanelHeight + 60
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`+"\n",
-		plotWidth, height, plotWidth, height)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="%d" y="24" font-size="16" font-weight="bold">%s</text>`+"\n", plotLeft, html.EscapeString(title))
-	fmt.Fprintf(&b, `<text x="%d" y="44" fill="#444">%s</text>`+"\n", plotLeft, html.EscapeString(subtitle))
-	for i, p := range panels {
-		plotPanelSVG(&b, p, 60+i*plotPanelHeight)
+	height := vg.Length(plotHeader + len(panels)*plotPanelHeight)
+	canvas := vgsvg.New(vg.Points(plotWidth), height)
+	dc := draw.New(canvas)
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+
+	header := func(s string, size vg.Length, bold bool, c color.Color, y vg.Length) {
+		sty := text.Style{Color: c, Font: plotFont(size, bold), XAlign: draw.XLeft, YAlign: draw.YTop, Handler: plot.DefaultTextHandler}
+		dc.FillText(sty, vg.Point{X: dc.Min.X + plotMargin, Y: dc.Max.Y - y}, s)
 	}
-	b.WriteString("</svg>\n")
+	header(title, 13, true, color.Black, 10)
+	header(subtitle, 9, false, plotMutedColor, 28)
+
+	if len(panels) > 0 {
+		rows := make([][]*plot.Plot, len(panels))
+		for i, p := range panels {
+			pl, err := panelPlot(p)
+			if err != nil {
+				return fmt.Errorf("plot panel %q: %w", p.Title, err)
+			}
+			rows[i] = []*plot.Plot{pl}
+		}
+		body := draw.Crop(dc, 0, 0, 0, -plotHeader)
+		tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadLeft: plotMargin, PadRight: plotMargin + 6, PadBottom: 6, PadY: 14}
+		// Align lines the panels' data areas up, whatever their tick labels.
+		for i, row := range plot.Align(rows, tiles, body) {
+			rows[i][0].Draw(row[0])
+		}
+	}
+
+	var b bytes.Buffer
+	if _, err := canvas.WriteTo(&b); err != nil {
+		return err
+	}
+	// vgsvg names only the font the text was measured with; Arial and
+	// Helvetica have the same metrics, so a viewer without Liberation
+	// Sans still fits the labels.
+	svg := bytes.ReplaceAll(b.Bytes(), []byte("font-family:Liberation Sans;"),
+		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
+	return os.WriteFile(path, svg, 0o644)
 }
 
-func plotPanelSVG(b *bytes.Buffer, p plotPanel, top int) {
-	x0, x1 := float64(plotLeft), float64(plotWidth-plotRight)
-	y0, y1 := float64(top+plotTop), float64(top+plotPanelHeight-plotBottom) // y0 top edge, y1 bottom edge
-	peak := 0
-	for _, v := range p.PerSecond {
-		peak = max(peak, v)
+// panelPlot is one panel: the stored series as a step line, the budget and
+// the arrivals as dashed lines across it.
+func panelPlot(p plotPanel) (*plot.Plot, error) {
+	pl := plot.New()
+	pl.Title.Text = p.Title
+	pl.Title.TextStyle.Font = plotFont(10, true)
+	pl.Title.Padding = vg.Points(4)
+	pl.X.Label.Text = "seconds since the first event"
+	pl.Y.Label.Text = "stored / s"
+	for _, ax := range []*plot.Axis{&pl.X, &pl.Y} {
+		ax.Label.TextStyle.Font = plotFont(9, false)
+		ax.Label.TextStyle.Color = plotMutedColor
+		ax.Tick.Label.Font = plotFont(8, false)
+		ax.Padding = 0
 	}
-	yMax := axisCeil(math.Max(math.Max(float64(peak), p.Budget), p.Offered) * 1.15)
-	if yMax <= 0 {
-		yMax = 1
-	}
-	xMax := axisCeil(float64(max(len(p.PerSecond), 1)))
-	px := func(sec float64) float64 { return x0 + (x1-x0)*sec/xMax }
-	py := func(v float64) float64 { return y1 - (y1-y0)*v/yMax }
+	// The legend sits in the top left corner, its text after the
+	// samples, so that a viewer's wider substitute font runs into empty
+	// space rather than over them.
+	pl.Legend.Top, pl.Legend.Left = true, true
+	pl.Legend.TextStyle.Font = plotFont(8, false)
+	pl.Legend.Padding = vg.Points(2)
+	pl.Legend.XOffs, pl.Legend.YOffs = vg.Points(8), -vg.Points(4)
+	pl.Legend.ThumbnailWidth = vg.Points(24)
 
-	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" font-size="13" font-weight="bold">%s</text>`+"\n", x0, y0-12, html.EscapeString(p.Title))
-	// Grid and ticks.
-	for _, v := range ticks(yMax) {
-		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e3e3e3"/>`+"\n", x0, py(v), x1, py(v))
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`+"\n", x0-6, py(v), tickLabel(v))
-	}
-	for _, s := range ticks(xMax) {
-		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#888"/>`+"\n", px(s), y1, px(s), y1+4)
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", px(s), y1+17, tickLabel(s))
-	}
-	fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#888"/>`+"\n", x0, y0, x1-x0, y1-y0)
-	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#444">seconds since the first event</text>`+"\n", (x0+x1)/2, y1+34)
-	fmt.Fprintf(b, `<text transform="translate(%.1f %.1f) rotate(-90)" text-anchor="middle" fill="#444">stored / s</text>`+"\n", x0-52, (y0+y1)/2)
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = nil
+	grid.Horizontal.Color = plotGridColor
+	grid.Horizontal.Dashes = nil
+	pl.Add(grid)
 
-	// The series as a step line.
-	if len(p.PerSecond) > 0 {
-		var pts bytes.Buffer
+	stored := &plotter.Line{StepStyle: plotter.PostStep, LineStyle: draw.LineStyle{Color: plotStoredColor, Width: vg.Points(1.2)}}
+	peak := 0.0
+	if n := len(p.PerSecond); n > 0 {
+		// Second s spans [s, s+1): one more point closes the last step.
+		xys := make(plotter.XYs, 0, n+1)
 		for s, v := range p.PerSecond {
-			fmt.Fprintf(&pts, "%.1f,%.1f %.1f,%.1f ", px(float64(s)), py(float64(v)), px(float64(s+1)), py(float64(v)))
+			xys = append(xys, plotter.XY{X: float64(s), Y: float64(v)})
+			peak = math.Max(peak, float64(v))
 		}
-		fmt.Fprintf(b, `<polyline fill="none" stroke="#1f77b4" stroke-width="1.6" points="%s"/>`+"\n", bytes.TrimSpace(pts.Bytes()))
+		xys = append(xys, plotter.XY{X: float64(n), Y: float64(p.PerSecond[n-1])})
+		line, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, err
+		}
+		line.StepStyle, line.LineStyle = stored.StepStyle, stored.LineStyle
+		pl.Add(line)
 	}
-	legendY := y0 + 16
-	legend := func(color, dash, label string) {
-		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2" stroke-dasharray="%s"/>`+"\n",
-			x1-370, legendY-4, x1-340, legendY-4, color, dash)
-		fmt.Fprintf(b, `<text x="%.1f" y="%.1f">%s</text>`+"\n", x1-334, legendY, html.EscapeString(label))
-		legendY += 16
+	pl.Legend.Add("conversations stored per second", stored)
+	level := func(v float64, c color.Color, width float64, dashes []vg.Length, label string) {
+		f := plotter.NewFunction(func(float64) float64 { return v })
+		f.Samples = 2
+		f.LineStyle = draw.LineStyle{Color: c, Width: vg.Points(width), Dashes: dashes}
+		pl.Add(f)
+		pl.Legend.Add(label, f)
 	}
-	legend("#1f77b4", "none", "conversations stored per second")
 	if p.Budget > 0 {
-		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 4"/>`+"\n", x0, py(p.Budget), x1, py(p.Budget))
-		legend("#d62728", "6 4", p.BudgetLabel)
+		level(p.Budget, plotBudgetColor, 1.2, plotBudgetDashes, p.BudgetLabel)
 	}
 	if p.Offered > 0 {
-		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#2ca02c" stroke-width="1.2" stroke-dasharray="2 3"/>`+"\n", x0, py(p.Offered), x1, py(p.Offered))
-		legend("#2ca02c", "2 3", fmt.Sprintf("arrivals: %s conversations/s", tickLabel(p.Offered)))
+		level(p.Offered, plotOfferedColor, 1, plotOfferedDashes, fmt.Sprintf("arrivals: %g conversations/s", p.Offered))
 	}
-}
 
-// niceCeil rounds v up to 1, 2, 2.5 or 5 times a power of ten.
-func niceCeil(v float64) float64 {
-	if v <= 0 {
-		return 0
-	}
-	exp := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if m*exp >= v-1e-9 {
-			return m * exp
-		}
-	}
-	return 10 * exp
-}
-
-// axisCeil rounds v up to a multiple of its tick step.
-func axisCeil(v float64) float64 {
-	step := niceCeil(v / 5)
-	if step <= 0 {
-		return 0
-	}
-	return step * math.Ceil(v/step-1e-9)
-}
-
-// ticks are about five round values from 0 to top.
-func ticks(top float64) []float64 {
-	step := niceCeil(top / 5)
-	if step <= 0 {
-		return []float64{0}
-	}
-	var out []float64
-	for v := 0.0; v <= top+step/1000; v += step {
-		out = append(out, v)
-	}
-	return out
-}
-
-func tickLabel(v float64) string {
-	if v == math.Trunc(v) {
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%g", math.Round(v*100)/100)
+	pl.X.Min, pl.X.Max = 0, float64(max(len(p.PerSecond), 1))
+	pl.Y.Min, pl.Y.Max = 0, max(peak, p.Budget, p.Offered, 1)*plotHeadroom
+	return pl, nil
 }

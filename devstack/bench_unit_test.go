@@ -3,9 +3,6 @@ package devstack
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -150,36 +147,6 @@ func TestParseSweepPoints(t *testing.T) {
 	for _, bad := range []string{"10", "0:1s", "10001:1s", "100:-1s", "100:301s", "x:1s"} {
 		_, err := parseSweepPoints(bad, 5)
 		assert.Error(t, err, bad)
-	}
-}
-
-func TestWritePlot(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bench.svg")
-	require.NoError(t, writePlot(path, "a & b", "sub <title>", []plotPanel{
-		{Title: "reference", PerSecond: []int{0, 4, 5, 4}, Budget: 4.5, BudgetLabel: "budget 4.5/s"},
-		{Title: "default", PerSecond: []int{100, 440, 450}, Budget: 450, BudgetLabel: "budget 450/s", Offered: 200},
-		{Title: "empty"},
-	}))
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	svg := string(b)
-	assert.True(t, strings.HasPrefix(svg, "<svg "))
-	assert.Contains(t, svg, "a &amp; b")
-	assert.Contains(t, svg, "sub &lt;title&gt;")
-	assert.Contains(t, svg, "budget 450/s")
-	assert.Equal(t, 2, strings.Count(svg, "<polyline"))
-	assert.Equal(t, 4, strings.Count(svg, `stroke-dasharray="6 4"/>`), "two budget lines and their legends")
-}
-
-func TestNiceCeil(t *testing.T) {
-	for in, want := range map[float64]float64{0.9: 1, 4.5: 5, 5.2: 10, 12: 20, 23: 25, 450: 500, 517: 1000} {
-		assert.Equal(t, want, niceCeil(in), "niceCeil(%v)", in)
-	}
-}
-
-func TestAxisCeil(t *testing.T) {
-	for in, want := range map[float64]float64{121: 125, 72.3: 80, 66: 80, 874: 1000, 10.35: 12.5, 1: 1} {
-		assert.Equal(t, want, axisCeil(in), "axisCeil(%v)", in)
 	}
 }
 
