@@ -13,10 +13,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/genesys-ingest/genesys-ingest/config"
 	"github.com/genesys-ingest/genesys-ingest/starter/progress"
 	"github.com/genesys-ingest/genesys-ingest/starter/sweep"
-	"github.com/genesys-ingest/genesys-ingest/telemetry"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
 
@@ -96,15 +94,7 @@ func runBackfill(ctx context.Context, name string, args []string, stdout, stderr
 	if err != nil {
 		return err
 	}
-	cfg, err := config.LoadForwarder(config.OSLookup)
-	if err != nil {
-		return err
-	}
-	logger, err := telemetry.NewLogger("console", cfg.Log.Level)
-	if err != nil {
-		return err
-	}
-	temporal, err := dialTemporal(ctx, logger)
+	cfg, _, temporal, err := connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -228,15 +218,7 @@ func scheduleSweep(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := flags.Parse(args); err != nil {
 		return usageError("%v", err)
 	}
-	cfg, err := config.LoadForwarder(config.OSLookup)
-	if err != nil {
-		return err
-	}
-	logger, err := telemetry.NewLogger("console", cfg.Log.Level)
-	if err != nil {
-		return err
-	}
-	temporal, err := dialTemporal(ctx, logger)
+	cfg, _, temporal, err := connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -275,15 +257,7 @@ func printStatus(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageError("status needs one workflow id")
 	}
 	id := flags.Arg(0)
-	cfg, err := config.LoadForwarder(config.OSLookup)
-	if err != nil {
-		return err
-	}
-	logger, err := telemetry.NewLogger("console", cfg.Log.Level)
-	if err != nil {
-		return err
-	}
-	temporal, err := dialTemporal(ctx, logger)
+	_, _, temporal, err := connect(ctx)
 	if err != nil {
 		return err
 	}

@@ -13,11 +13,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/genesys-ingest/genesys-ingest/config"
 	"github.com/genesys-ingest/genesys-ingest/starter/forwarder"
 	"github.com/genesys-ingest/genesys-ingest/starter/intake"
 	"github.com/genesys-ingest/genesys-ingest/starter/progress"
-	"github.com/genesys-ingest/genesys-ingest/telemetry"
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
 
@@ -60,15 +58,7 @@ func sendEvents(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	if err != nil {
 		return err
 	}
-	cfg, err := config.LoadForwarder(config.OSLookup)
-	if err != nil {
-		return err
-	}
-	logger, err := telemetry.NewLogger("console", cfg.Log.Level)
-	if err != nil {
-		return err
-	}
-	temporal, err := dialTemporal(ctx, logger)
+	cfg, logger, temporal, err := connect(ctx)
 	if err != nil {
 		return err
 	}

@@ -152,15 +152,7 @@ func retryConversations(ctx context.Context, args []string, stdout io.Writer) er
 		fmt.Fprintln(stdout, "nothing to retry")
 		return nil
 	}
-	cfg, err := config.LoadForwarder(config.OSLookup)
-	if err != nil {
-		return err
-	}
-	logger, err := telemetry.NewLogger("console", cfg.Log.Level)
-	if err != nil {
-		return err
-	}
-	temporal, err := dialTemporal(ctx, logger)
+	cfg, _, temporal, err := connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -228,6 +220,22 @@ func listBatches(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(w, "%d batches\n", len(records))
 	return w.Flush()
+}
+
+// connect reads the forwarder's configuration (the task queue and the
+// batches' options, as the Lambda has them) and dials Temporal the way the
+// Temporal CLI does, logging to the console at LOG_LEVEL.
+func connect(ctx context.Context) (config.Forwarder, *zap.Logger, client.Client, error) {
+	cfg, err := config.LoadForwarder(config.OSLookup)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	logger, err := telemetry.NewLogger("console", cfg.Log.Level)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	temporal, err := dialTemporal(ctx, logger)
+	return cfg, logger, temporal, err
 }
 
 // dialTemporal connects the way the Temporal CLI does (temporal.toml,
