@@ -30,6 +30,11 @@ const (
 	historyConversations = 20_000
 	historyDays          = 10
 	maxLiveConversations = 1000
+	// historyOversizeRate: about ten of the history's records are too large
+	// for a DynamoDB item even gzipped (4 MB each), so the backfill stores
+	// their details in the local S3.
+	historyOversizeRate = 0.0005
+	historySeed         = 11
 )
 
 // backfillStack is a stack of its own whose simulator holds that history
@@ -56,7 +61,8 @@ func startBackfillStack(t *testing.T) *backfillStack {
 	s, err := devstack.Start(ctx, devstack.Options{
 		Hermetic: true, Paths: paths, Ports: ports, Log: os.Stderr,
 		SimulatorArgs: []string{"--conversations", fmt.Sprint(historyConversations), "--history", fmt.Sprint(historyConversations), "--spacing", spacing.String(),
-			"--base-time", from.Format(time.RFC3339), "--absent-for", "2s", "--wrapup-for", "6s", "--seed", "11"},
+			"--base-time", from.Format(time.RFC3339), "--absent-for", "2s", "--wrapup-for", "6s", "--seed", fmt.Sprint(historySeed),
+			"--oversize-rate", fmt.Sprint(historyOversizeRate)},
 		// READY_TIMEOUT short enough that the sweep test can make a
 		// conversation be stored incomplete.
 		Env: []string{"READY_POLL_INTERVAL=2s", "READY_TIMEOUT=20s"},
@@ -147,6 +153,35 @@ func testBackfill(t *testing.T, bs *backfillStack) {
 	assert.Equal(t, reconciled.Totals.Found, reconciled.Totals.Complete)
 	assert.True(t, reconciled.Clean())
 	assert.GreaterOrEqual(t, len(reconciled.Days), historyDays, "one row per day")
+
+	checkOversizedDetailsInS3(ctx, t, bs)
+}
+
+// checkOversizedDetailsInS3: every history record too large for an item
+// has its detail in the local S3, pointed to by its item, and the starter
+// reads it back from there.
+func checkOversizedDetailsInS3(ctx context.Context, t *testing.T, bs *backfillStack) {
+	gen := simulator.NewGenerator(historySeed, bs.from).WithOversizeRate(historyOversizeRate)
+	var oversized []string
+	for i := range historyConversations {
+		if c := gen.Generate(i); c.Expected.Oversized {
+			oversized = append(oversized, c.Record.ConversationID)
+		}
+	}
+	require.NotEmpty(t, oversized, "the simulator made no oversized record: raise historyOversizeRate")
+	tbl := store.NewTable(devstack.LocalDynamoDB(bs.Endpoints.DynamoDB), store.Config{Objects: devstack.LocalS3(bs.Endpoints.S3)})
+	for _, id := range oversized {
+		rec, ok, err := tbl.GetRecord(ctx, id)
+		require.NoError(t, err)
+		require.True(t, ok, "oversized conversation %s stored", id)
+		assert.NotEmpty(t, rec.DetailKey, "conversation %s: the item points to its detail in S3", id)
+		assert.Empty(t, rec.Detail, "conversation %s: no detail in the item", id)
+	}
+	out, err := starterOn(t, bs.Endpoints, time.Minute, "conversations", "get", "--detail", oversized[0])
+	require.NoError(t, err)
+	assert.Greater(t, len(out), 1<<20, "the detail read back from S3 is the whole record")
+	assert.Contains(t, out, oversized[0])
+	t.Logf("%d oversized records: details in S3, read back by the starter (%d bytes)", len(oversized), len(out))
 }
 
 func testSweep(t *testing.T, bs *backfillStack) {

@@ -46,7 +46,7 @@ func starterOn(t *testing.T, e devstack.Endpoints, timeout time.Duration, args .
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"TEMPORAL_ADDRESS=" + e.TemporalAddress, "TEMPORAL_NAMESPACE=default",
 		"TEMPORAL_CONFIG_FILE=" + emptyTOML,
-		"AWS_ENDPOINT_URL_DYNAMODB=" + e.DynamoDB, "AWS_REGION=us-east-1",
+		"AWS_ENDPOINT_URL_DYNAMODB=" + e.DynamoDB, "AWS_ENDPOINT_URL_S3=" + e.S3, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 		"READY_POLL_INTERVAL=1s",
 	}
