@@ -64,7 +64,6 @@ type backfill struct {
 	running int
 	// selector hears of finished batches.
 	selector workflow.Selector
-	err      error
 }
 
 func newBackfill(ctx workflow.Context, in BackfillInput) (*backfill, error) {
@@ -140,14 +139,9 @@ func (b *backfill) run(ctx workflow.Context) (BackfillReport, error) {
 			return BackfillReport{}, err
 		}
 	}
-	if err := b.flush(ctx, true); err != nil {
-		return BackfillReport{}, err
-	}
+	b.flush(ctx, true)
 	for b.running > 0 {
 		b.selector.Select(ctx)
-	}
-	if b.err != nil {
-		return BackfillReport{}, b.err
 	}
 	b.report.FinishedAt = workflow.Now(ctx)
 	b.publishDetails(ctx)
@@ -306,7 +300,8 @@ func (b *backfill) compare(ctx workflow.Context, found []QueriedConversation) er
 			b.pending = append(b.pending, ConversationRef{ID: q.ID, OrgID: b.in.OrgID})
 		}
 	}
-	return b.flush(ctx, false)
+	b.flush(ctx, false)
+	return nil
 }
 
 // day returns the report's row of a UTC day, adding it in order.
@@ -320,20 +315,16 @@ func (b *backfill) day(name string) *DayReport {
 
 // flush starts batches for the pending conversations: full ones, or with
 // all of them at the end, waiting while maxBackfillBatches run.
-func (b *backfill) flush(ctx workflow.Context, all bool) error {
+func (b *backfill) flush(ctx workflow.Context, all bool) {
 	for len(b.pending) >= backfillBatchSize || all && len(b.pending) > 0 {
 		for b.running >= maxBackfillBatches {
 			b.selector.Select(ctx)
-		}
-		if b.err != nil {
-			return b.err
 		}
 		n := min(backfillBatchSize, len(b.pending))
 		refs := b.pending[:n:n]
 		b.pending = b.pending[n:]
 		b.startBatch(ctx, refs)
 	}
-	return b.err
 }
 
 // startBatch ingests refs with an IngestConversations child marked
@@ -383,9 +374,6 @@ func (b *backfill) problem(format string, args ...any) {
 func (b *backfill) continueAsNew(ctx workflow.Context) error {
 	for b.running > 0 {
 		b.selector.Select(ctx)
-	}
-	if b.err != nil {
-		return b.err
 	}
 	b.logger.Info("backfill continuing as new", "day", b.cursor.Day, "page", b.cursor.Page, "pending", len(b.pending))
 	in := b.in
