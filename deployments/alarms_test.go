@@ -18,20 +18,28 @@ import (
 
 // workerMetrics is the worker's side of the contract: the metrics it writes
 // in CloudWatch embedded metric format to WORKER_METRICS_NAMESPACE, with the
-// dimensions of each. A metric read with other dimensions than the worker
-// writes never gets data, so alarms and dashboard must use exactly these.
-var workerMetrics = map[string][]string{
-	"GenesysRequests":             {"Endpoint", "StatusClass"},
-	"GenesysRateLimited":          nil,
-	"GenesysRetryAfter":           nil,
-	"GenesysTokenRenewals":        nil,
-	"GenesysResponseTime":         {"Endpoint"},
-	"GenesysBudgetUse":            nil,
-	"ConversationsProcessed":      {"Outcome"},
-	"Freshness":                   nil,
-	"IngestionBlocked":            {"Reason"},
-	"ConversationsRecordedFailed": nil,
-	"FetchSchedulerStalled":       nil,
+// dimension sets of each. A metric read with other dimensions than the worker
+// writes never gets data, so alarms and dashboard must use exactly one of
+// these. IngestionBlocked is also written without dimensions (its documents
+// declare [["Reason"], []]): the total over every Reason.
+var workerMetrics = map[string][][]string{
+	"GenesysRequests":             {{"Endpoint", "StatusClass"}},
+	"GenesysRateLimited":          {nil},
+	"GenesysRetryAfter":           {nil},
+	"GenesysTokenRenewals":        {nil},
+	"GenesysResponseTime":         {{"Endpoint"}},
+	"GenesysBudgetUse":            {nil},
+	"ConversationsProcessed":      {{"Outcome"}},
+	"Freshness":                   {nil},
+	"IngestionBlocked":            {{"Reason"}, nil},
+	"ConversationsRecordedFailed": {nil},
+	"FetchSchedulerStalled":       {nil},
+}
+
+// writtenWith: the worker writes a metric with dimension sets sets, one of
+// which is dims.
+func writtenWith(sets [][]string, dims []string) bool {
+	return slices.ContainsFunc(sets, func(set []string) bool { return sameSet(dims, set) })
 }
 
 // conversationOutcomes are the values of ConversationsProcessed's Outcome.
@@ -43,7 +51,7 @@ var metricsInsightsSchema = regexp.MustCompile(`^SELECT [A-Z]+\(([A-Za-z]+)\) FR
 // checkWorkerMetricReads: every alarm reading the worker's namespace reads
 // a metric of the contract with its exact dimensions, by metric_name or by
 // a Metrics Insights query.
-func checkWorkerMetricReads(e *evaluator, contract map[string][]string) []finding {
+func checkWorkerMetricReads(e *evaluator, contract map[string][][]string) []finding {
 	ns, ok := knownString(e.ctx.Variables["local"].GetAttr("metrics_namespace"))
 	if !ok {
 		return []finding{findingf(moduleRange(e.m), "local.metrics_namespace cannot be evaluated")}
@@ -54,7 +62,7 @@ func checkWorkerMetricReads(e *evaluator, contract map[string][]string) []findin
 		switch {
 		case !known:
 			out = append(out, findingf(rng, "%s reads %s, which the worker does not write to %s", who, metric, ns))
-		case !sameSet(dims, want):
+		case !writtenWith(want, dims):
 			out = append(out, findingf(rng, "%s reads %s with dimensions %v; the worker writes it with %v", who, metric, dims, want))
 		}
 	}
@@ -134,7 +142,7 @@ locals {
 }
 resource "aws_cloudwatch_metric_alarm" "a" {
   namespace   = local.metrics_namespace
-  metric_name = "IngestionBlocked"
+  metric_name = "ConversationsProcessed"
 }
 resource "aws_cloudwatch_metric_alarm" "b" {
   metric_query {
@@ -143,8 +151,34 @@ resource "aws_cloudwatch_metric_alarm" "b" {
   }
 }`)
 	fs := checkWorkerMetricReads(bad.evaluate(t, nil), workerMetrics)
-	assertFinding(t, fs, "inline.tf:6: aws_cloudwatch_metric_alarm.a reads IngestionBlocked with dimensions []; the worker writes it with [Reason]")
-	assertFinding(t, fs, "inline.tf:12: aws_cloudwatch_metric_alarm.b reads ConversationsProcessed with dimensions [Reason]; the worker writes it with [Outcome]")
+	assertFinding(t, fs, "inline.tf:6: aws_cloudwatch_metric_alarm.a reads ConversationsProcessed with dimensions []; the worker writes it with [[Outcome]]")
+	assertFinding(t, fs, "inline.tf:12: aws_cloudwatch_metric_alarm.b reads ConversationsProcessed with dimensions [Reason]; the worker writes it with [[Outcome]]")
+
+	// IngestionBlocked is read by Reason or as the total without
+	// dimensions, not with others.
+	ok := loadModuleSource(t, `
+locals {
+  metrics_namespace = "N"
+}
+resource "aws_cloudwatch_metric_alarm" "total" {
+  namespace   = local.metrics_namespace
+  metric_name = "IngestionBlocked"
+}
+resource "aws_cloudwatch_metric_alarm" "reason" {
+  namespace   = local.metrics_namespace
+  metric_name = "IngestionBlocked"
+  dimensions  = { Reason = "StoreUnavailable" }
+}
+resource "aws_cloudwatch_metric_alarm" "outcome" {
+  namespace   = local.metrics_namespace
+  metric_name = "IngestionBlocked"
+  dimensions  = { Outcome = "failed" }
+}`)
+	fs = checkWorkerMetricReads(ok.evaluate(t, nil), workerMetrics)
+	if len(fs) != 1 {
+		t.Errorf("findings %v, want only the one on aws_cloudwatch_metric_alarm.outcome", fs)
+	}
+	assertFinding(t, fs, "aws_cloudwatch_metric_alarm.outcome reads IngestionBlocked with dimensions [Outcome]; the worker writes it with [[Reason] []]")
 }
 
 // TestWorkerMetricAlarms: each alarm on the worker's metrics reads what it
@@ -220,23 +254,21 @@ func TestWorkerMetricAlarms(t *testing.T) {
 	}
 }
 
-// TestIngestionBlockedAlarm: the alarm sums IngestionBlocked over every
-// Reason (an alarm cannot use SEARCH, and the metric has no total without a
-// dimension), and fires only after a count in every period for
-// ingestion_blocked_alarm_minutes, with periods long enough that a chunk
-// retrying at its longest backoff counts in each, within the 3 hours a
-// Metrics Insights alarm evaluates.
+// TestIngestionBlockedAlarm: the alarm reads IngestionBlocked without
+// dimensions, the total over every Reason that the worker's documents
+// declare beside the per-reason metric, and fires only after a count in
+// every period for ingestion_blocked_alarm_minutes, with periods long enough
+// that a chunk retrying at its longest backoff counts in each, within the
+// 1 day over which CloudWatch evaluates an alarm.
 func TestIngestionBlockedAlarm(t *testing.T) {
 	m := loadModuleDir(t, moduleDir)
 	al := m.find("resource", "aws_cloudwatch_metric_alarm", "ingestion_blocked")
 	if al == nil {
 		t.Fatal("no aws_cloudwatch_metric_alarm.ingestion_blocked")
 	}
-	queries := nestedBlocks(al.body(), "metric_query")
-	if len(queries) != 1 {
-		t.Fatalf("%s has %d metric_query blocks, want 1 (a Metrics Insights query)", al.addr(), len(queries))
+	if queries := nestedBlocks(al.body(), "metric_query"); len(queries) != 0 {
+		t.Errorf("%s has %d metric_query blocks, want a plain metric alarm on the total", al.addr(), len(queries))
 	}
-	q := queries[0].Body
 	num := func(e *evaluator, body *hclsyntax.Body, name string) float64 {
 		t.Helper()
 		v, _, _ := e.attr(body, name)
@@ -248,16 +280,20 @@ func TestIngestionBlockedAlarm(t *testing.T) {
 	}
 
 	e := m.evaluate(t, with(requiredInputs(), "worker_metrics_namespace", cty.StringVal("Acme/Ingest")))
-	v, _, _ := e.attr(q, "expression")
-	if want := `SELECT SUM(IngestionBlocked) FROM SCHEMA("Acme/Ingest", Reason)`; !isString(v, want) {
-		t.Errorf("query = %s, want %q", show(v), want)
-	}
-	if rd, _, _ := e.attr(q, "return_data"); !isTrue(rd) {
-		t.Error("the query must return_data")
-	}
-	for name, want := range map[string]string{"comparison_operator": "GreaterThanOrEqualToThreshold", "treat_missing_data": "notBreaching"} {
+	for name, want := range map[string]string{
+		"namespace":           "Acme/Ingest",
+		"metric_name":         "IngestionBlocked",
+		"statistic":           "Sum",
+		"comparison_operator": "GreaterThanOrEqualToThreshold",
+		"treat_missing_data":  "notBreaching",
+	} {
 		if v, _, _ := e.attr(al.body(), name); !isString(v, want) {
 			t.Errorf("%s = %s, want %q", name, show(v), want)
+		}
+	}
+	if v, _, ok := e.attr(al.body(), "dimensions"); ok {
+		if keys, _ := keysOf(v); len(keys) != 0 {
+			t.Errorf("dimensions = %s, want none: the total over every Reason", show(v))
 		}
 	}
 	if n := num(e, al.body(), "threshold"); n != 1 {
@@ -273,26 +309,47 @@ func TestIngestionBlockedAlarm(t *testing.T) {
 		{"2m", 7, 300, 2},    // rounded up to whole periods
 		{"10m", 60, 1200, 3}, // twice the longest backoff
 		{"30s", 180, 300, 36},
-		{"90m", 180, 10800, 1}, // the longest backoff that still fits
+		{"2m", 1440, 300, 288}, // a day, the longest CloudWatch evaluates
+		{"90m", 180, 10800, 1},
+		{"90m", 1440, 10800, 8},
+		{"5h", 15, 36000, 1},    // beyond the former 3 hours
+		{"12h", 1440, 86400, 1}, // the longest backoff that still fits
 	}
 	for _, c := range cases {
 		e := m.evaluate(t, with(requiredInputs(),
 			"fetch_retry_max_interval", cty.StringVal(c.maxInterval),
 			"ingestion_blocked_alarm_minutes", cty.NumberIntVal(c.minutes)))
 		reportFindings(t, "conditions", checkConditions(e))
-		period, evals := num(e, q, "period"), num(e, al.body(), "evaluation_periods")
+		period, evals := num(e, al.body(), "period"), num(e, al.body(), "evaluation_periods")
 		if period != c.period || evals != c.evaluations {
 			t.Errorf("max interval %s, %d minutes: period %gs x %g, want %gs x %g", c.maxInterval, c.minutes, period, evals, c.period, c.evaluations)
 		}
 		if d := num(e, al.body(), "datapoints_to_alarm"); d != evals {
 			t.Errorf("datapoints_to_alarm = %g, want every one of the %g periods", d, evals)
 		}
-		if period*evals < float64(c.minutes*60) || period*evals > 3*3600 || int(period)%60 != 0 {
-			t.Errorf("evaluates %g x %gs: want at least %d minutes, at most 3 hours, whole minutes", evals, period, c.minutes)
+		if period*evals > 86400 || int(period)%60 != 0 {
+			t.Errorf("evaluates %g x %gs: want at most 1 day, whole minutes", evals, period)
+		}
+		if period*evals < float64(c.minutes*60) && period*evals+period <= 86400 {
+			t.Errorf("evaluates %g x %gs: want at least %d minutes", evals, period, c.minutes)
 		}
 		if period < 2*parseDuration(t, c.maxInterval).Seconds() {
 			t.Errorf("period %gs is shorter than twice fetch_retry_max_interval %s: a blocked chunk may skip a period", period, c.maxInterval)
 		}
+	}
+
+	// Beyond the limits, the plan fails.
+	for _, c := range []struct {
+		name string
+		in   map[string]cty.Value
+		want string
+	}{
+		{"a day and a minute", with(requiredInputs(), "ingestion_blocked_alarm_minutes", cty.NumberIntVal(1441)),
+			"validation of var.ingestion_blocked_alarm_minutes fails"},
+		{"a period above a day", with(requiredInputs(), "fetch_retry_max_interval", cty.StringVal("12h1m")),
+			"precondition of aws_cloudwatch_metric_alarm.ingestion_blocked fails: fetch_retry_max_interval must be at most 12h"},
+	} {
+		assertFinding(t, checkConditions(m.evaluate(t, c.in)), c.want)
 	}
 }
 
@@ -444,7 +501,7 @@ func TestDashboard(t *testing.T) {
 				keys = append(keys, row[i].(string))
 				dims = append(dims, fmt.Sprintf("%v=%v", row[i], row[i+1]))
 			}
-			if want, known := workerMetrics[metric]; !known || !sameSet(keys, want) {
+			if want, known := workerMetrics[metric]; !known || !writtenWith(want, keys) {
 				t.Errorf("widget %q reads %s with dimensions %v; the worker writes %v", props["title"], metric, keys, want)
 			}
 			stat, _ := opts["stat"].(string)

@@ -50,6 +50,12 @@ type cloudWatchMetric struct {
 	// fixed are dimensions whose value is the same for every data point of
 	// the instrument.
 	fixed map[string]string
+	// total: CloudWatch also stores the metric without dimensions, summed
+	// over all their values. Its documents declare the dimension set [] beside
+	// the metric's own, so an alarm can read the total as a plain metric
+	// (SEARCH and Metrics Insights queries are limited; see the deployment's
+	// ingestion-blocked alarm).
+	total bool
 }
 
 // contract maps each instrument that goes to CloudWatch to its metric; the
@@ -77,8 +83,10 @@ var contract = map[string]cloudWatchMetric{
 		fixed: map[string]string{"Outcome": "not_ready"}},
 	instrumentFreshness: {name: "Freshness", unit: unitMilliseconds, fromSeconds: true},
 
+	// IngestionBlocked by Reason, and its total over all reasons without
+	// dimensions, which the ingestion-blocked alarm reads.
 	"genesys_ingest_blocked": {name: "IngestionBlocked", unit: unitCount,
-		dimensions: map[string]string{"reason": "Reason"}},
+		dimensions: map[string]string{"reason": "Reason"}, total: true},
 	"genesys_ingest_conversations_recorded_failed": {name: "ConversationsRecordedFailed", unit: unitCount},
 	"genesys_ingest_scheduler_stuck":               {name: "FetchSchedulerStalled", unit: unitCount},
 }

@@ -81,7 +81,9 @@ type emfDocument struct {
 // same counter from different workflow types, say) feed one value.
 type emfValue struct {
 	unit string
-	sum  float64
+	// total: the metric is also published without dimensions.
+	total bool
+	sum   float64
 	// histogram is set for distributions, sum is used otherwise.
 	histogram *emfHistogram
 }
@@ -110,7 +112,7 @@ func (e *emfExporter) documents(rm *metricdata.ResourceMetrics) []map[string]any
 		}
 		v, ok := doc.metrics[m.name]
 		if !ok {
-			v = &emfValue{unit: m.unit}
+			v = &emfValue{unit: m.unit, total: m.total}
 			doc.metrics[m.name] = v
 		}
 		fold(v)
@@ -240,7 +242,10 @@ type emfDistribution struct {
 }
 
 // encode is doc as the JSON object CloudWatch reads: dimension values and
-// metric values as top-level members, described by _aws.
+// metric values as top-level members, described by _aws. The metrics with a
+// total get a directive of their own, declaring the empty dimension set too:
+// CloudWatch then stores each value both under the document's dimensions and
+// without dimensions, where the values of every document add up.
 func (e *emfExporter) encode(doc *emfDocument) map[string]any {
 	// An empty dimension set ([[]]) publishes the metrics without
 	// dimensions.
@@ -248,13 +253,18 @@ func (e *emfExporter) encode(doc *emfDocument) map[string]any {
 	if dimNames == nil {
 		dimNames = []string{}
 	}
-	directive := emfDirective{Namespace: e.namespace, Dimensions: [][]string{dimNames}}
+	plain := emfDirective{Namespace: e.namespace, Dimensions: [][]string{dimNames}}
+	withTotal := emfDirective{Namespace: e.namespace, Dimensions: [][]string{dimNames, {}}}
 	out := map[string]any{}
 	for name, value := range doc.dimensions {
 		out[name] = value
 	}
 	for _, name := range slices.Sorted(maps.Keys(doc.metrics)) {
 		v := doc.metrics[name]
+		directive := &plain
+		if v.total && len(dimNames) > 0 { // without dimensions, it is the total
+			directive = &withTotal
+		}
 		directive.Metrics = append(directive.Metrics, emfDefinition{Name: name, Unit: v.unit})
 		if h := v.histogram; h != nil {
 			dist := emfDistribution{Max: h.maxV, Min: h.minV, Count: h.count, Sum: h.sum}
@@ -267,6 +277,12 @@ func (e *emfExporter) encode(doc *emfDocument) map[string]any {
 		}
 		out[name] = v.sum
 	}
-	out["_aws"] = emfMetadata{Timestamp: doc.time.UnixMilli(), CloudWatchMetrics: []emfDirective{directive}}
+	var directives []emfDirective
+	for _, d := range []emfDirective{plain, withTotal} {
+		if len(d.Metrics) > 0 {
+			directives = append(directives, d)
+		}
+	}
+	out["_aws"] = emfMetadata{Timestamp: doc.time.UnixMilli(), CloudWatchMetrics: directives}
 	return out
 }

@@ -96,9 +96,10 @@ func TestEMFDocumentsCarryTheContractWithItsDimensionsAndUnits(t *testing.T) {
 
 	docs := e.flush(t)
 	assert.JSONEq(t, `{
-		"_aws": {"CloudWatchMetrics": [{"Namespace": "GenesysIngest", "Dimensions": [["Reason"]],
+		"_aws": {"CloudWatchMetrics": [{"Namespace": "GenesysIngest", "Dimensions": [["Reason"], []],
 			"Metrics": [{"Name": "IngestionBlocked", "Unit": "Count"}]}]},
-		"Reason": "RateLimited", "IngestionBlocked": 3}`, docs["Reason=RateLimited"])
+		"Reason": "RateLimited", "IngestionBlocked": 3}`, docs["Reason=RateLimited"],
+		"IngestionBlocked by Reason and, for the alarm, without dimensions")
 	for outcome, n := range map[string]int{"complete": 5, "incomplete": 1, "unchanged": 2, "not_ready": 4, "failed": 1} {
 		assert.JSONEq(t, `{
 			"_aws": {"CloudWatchMetrics": [{"Namespace": "GenesysIngest", "Dimensions": [["Outcome"]],
@@ -159,15 +160,49 @@ func TestEMFDocumentsCarryTheContractWithItsDimensionsAndUnits(t *testing.T) {
 	assert.Len(t, docs, 13, "one document per set of dimension values")
 }
 
+// TestEMFTotalsDeclareTheEmptyDimensionSet: a metric with a total gets a
+// directive with its dimensions and []; the document's other metrics keep
+// their own, and without dimensions there is nothing to add.
+func TestEMFTotalsDeclareTheEmptyDimensionSet(t *testing.T) {
+	e := newEMFExporter("Test", nil, zap.NewNop())
+	at := time.UnixMilli(1700000000000)
+	doc := e.encode(&emfDocument{dimensions: map[string]string{"Reason": "StoreUnavailable"}, time: at, metrics: map[string]*emfValue{
+		"IngestionBlocked": {unit: unitCount, total: true, sum: 2},
+		"Other":            {unit: unitCount, sum: 1},
+	}})
+	line, err := json.Marshal(doc)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{
+		"_aws": {"Timestamp": 1700000000000, "CloudWatchMetrics": [
+			{"Namespace": "Test", "Dimensions": [["Reason"]], "Metrics": [{"Name": "Other", "Unit": "Count"}]},
+			{"Namespace": "Test", "Dimensions": [["Reason"], []], "Metrics": [{"Name": "IngestionBlocked", "Unit": "Count"}]}]},
+		"Reason": "StoreUnavailable", "IngestionBlocked": 2, "Other": 1}`, string(line))
+
+	doc = e.encode(&emfDocument{dimensions: map[string]string{}, time: at, metrics: map[string]*emfValue{
+		"IngestionBlocked": {unit: unitCount, total: true, sum: 2},
+	}})
+	line, err = json.Marshal(doc)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{
+		"_aws": {"Timestamp": 1700000000000, "CloudWatchMetrics": [
+			{"Namespace": "Test", "Dimensions": [[]], "Metrics": [{"Name": "IngestionBlocked", "Unit": "Count"}]}]},
+		"IngestionBlocked": 2}`, string(line))
+}
+
 func TestEMFDocumentsHoldOnlyTheIntervalsChanges(t *testing.T) {
 	e := newEMFTest(t)
 	blocked := e.Handler().WithTags(map[string]string{"reason": "StoreUnavailable"}).Counter("genesys_ingest_blocked")
 	blocked.Inc(4)
 	e.Handler().Timer("genesys_ingest_freshness").Record(time.Second)
-	assert.Contains(t, e.flush(t)["Reason=StoreUnavailable"], `"IngestionBlocked":4`)
+	e.Handler().WithTags(map[string]string{"reason": "GenesysUnavailable"}).Counter("genesys_ingest_blocked").Inc(2)
+	docs := e.flush(t)
+	assert.Contains(t, docs["Reason=StoreUnavailable"], `"IngestionBlocked":4`)
+	for _, reason := range []string{"StoreUnavailable", "GenesysUnavailable"} {
+		assert.Contains(t, docs["Reason="+reason], `"Dimensions":[["Reason"],[]]`, "every reason's document adds to the total")
+	}
 
 	blocked.Inc(1)
-	docs := e.flush(t)
+	docs = e.flush(t)
 	assert.Contains(t, docs["Reason=StoreUnavailable"], `"IngestionBlocked":1`, "delta, not the running total")
 	assert.NotContains(t, docs[""], "Freshness", "no values this interval, no distribution")
 

@@ -158,14 +158,19 @@ resource "aws_cloudwatch_metric_alarm" "workflow_failures" {
 # unavailable, throttling or refusing the client's authority, a malformed
 # response, DynamoDB unavailable, network errors) the worker counts
 # IngestionBlocked by Reason (and logs "ingestion blocked"); the chunk is
-# retried until fetch_retry_horizon. The metric has no total without a
-# dimension, and an alarm cannot use SEARCH: a Metrics Insights query sums
-# every Reason, including any added later. Fires when the count was above
-# zero in every period for ingestion_blocked_alarm_minutes: a sustained
-# outage, not a blip that the retries absorb.
+# retried until fetch_retry_horizon. Its documents also declare the empty
+# dimension set, so CloudWatch keeps IngestionBlocked without dimensions,
+# the total over every Reason (including any added later), which this alarm
+# reads. Fires when the count was above zero in every period for
+# ingestion_blocked_alarm_minutes: a sustained outage, not a blip that the
+# retries absorb.
 resource "aws_cloudwatch_metric_alarm" "ingestion_blocked" {
   alarm_name          = "${var.name}-ingestion-blocked"
   alarm_description   = "The worker has counted IngestionBlocked for ${var.ingestion_blocked_alarm_minutes} minutes: Genesys or DynamoDB unavailable, throttling, or the OAuth client lost its permission. Conversations wait (up to ${var.fetch_retry_horizon}) and are ingested once the cause is fixed; see IngestionBlocked by Reason in ${local.metrics_namespace} and the \"ingestion blocked\" lines in ${aws_cloudwatch_log_group.worker.name}."
+  namespace           = local.metrics_namespace
+  metric_name         = "IngestionBlocked"
+  statistic           = "Sum"
+  period              = local.ingestion_blocked_period_seconds
   evaluation_periods  = local.ingestion_blocked_evaluation_periods
   datapoints_to_alarm = local.ingestion_blocked_evaluation_periods
   comparison_operator = "GreaterThanOrEqualToThreshold"
@@ -175,18 +180,10 @@ resource "aws_cloudwatch_metric_alarm" "ingestion_blocked" {
   ok_actions          = local.alarm_actions
   tags                = local.tags
 
-  metric_query {
-    id          = "blocked"
-    label       = "IngestionBlocked, all reasons"
-    expression  = "SELECT SUM(IngestionBlocked) FROM SCHEMA(\"${local.metrics_namespace}\", Reason)"
-    period      = local.ingestion_blocked_period_seconds
-    return_data = true
-  }
-
   lifecycle {
     precondition {
-      condition     = local.ingestion_blocked_period_seconds <= local.metrics_insights_alarm_range_seconds
-      error_message = "fetch_retry_max_interval must be at most 90m: the ingestion-blocked alarm's period is twice that, and its Metrics Insights query evaluates only the last 3 hours."
+      condition     = local.ingestion_blocked_period_seconds <= local.alarm_range_seconds
+      error_message = "fetch_retry_max_interval must be at most 12h: the ingestion-blocked alarm's period is twice that, and CloudWatch evaluates an alarm over at most 1 day."
     }
   }
 }

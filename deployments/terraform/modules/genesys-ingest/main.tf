@@ -82,10 +82,11 @@ locals {
   # count in every period for as long as ingestion stays blocked (1-minute
   # periods would have gaps with the default 2m backoff, and the alarm would
   # never fire). The minutes are rounded up to whole periods, within the
-  # 3 hours a Metrics Insights alarm evaluates (see alarms.tf).
-  metrics_insights_alarm_range_seconds = 10800
+  # 1 day over which CloudWatch evaluates an alarm at most (evaluation
+  # periods x period; see alarms.tf).
+  alarm_range_seconds                  = 86400
   ingestion_blocked_period_seconds     = max(300, 60 * ceil(2 * local.fetch_retry_max_interval_seconds / 60))
-  ingestion_blocked_evaluation_periods = max(1, min(ceil(var.ingestion_blocked_alarm_minutes * 60 / local.ingestion_blocked_period_seconds), floor(local.metrics_insights_alarm_range_seconds / local.ingestion_blocked_period_seconds)))
+  ingestion_blocked_evaluation_periods = max(1, min(ceil(var.ingestion_blocked_alarm_minutes * 60 / local.ingestion_blocked_period_seconds), floor(local.alarm_range_seconds / local.ingestion_blocked_period_seconds)))
 
   # --- Go durations in seconds (the variables' validations allow only
   # <number><ms|s|m|h> terms, e.g. 90s, 2m, 1h30m) ---------------------------

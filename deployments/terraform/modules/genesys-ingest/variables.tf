@@ -891,13 +891,13 @@ variable "backlog_age_alarm_seconds" {
 }
 
 variable "ingestion_blocked_alarm_minutes" {
-  description = "Alarm when the worker has counted IngestionBlocked (a systemic error: Genesys or DynamoDB unavailable, 429 storms, lost permission) in every alarm period for this many minutes. The period is 5 minutes, or twice fetch_retry_max_interval when that is longer, so a single blocked chunk retrying at its longest backoff still counts in every period. At most 180: the alarm sums all reasons with a Metrics Insights query, which evaluates the last 3 hours."
+  description = "Alarm when the worker has counted IngestionBlocked (a systemic error: Genesys or DynamoDB unavailable, 429 storms, lost permission) in every alarm period for this many minutes. The period is 5 minutes, or twice fetch_retry_max_interval when that is longer, so a single blocked chunk retrying at its longest backoff still counts in every period. At most 1440: the alarm reads IngestionBlocked without dimensions (the total over all reasons), and CloudWatch evaluates an alarm over at most 1 day."
   type        = number
   default     = 15
 
   validation {
-    condition     = var.ingestion_blocked_alarm_minutes >= 5 && var.ingestion_blocked_alarm_minutes <= 180 && floor(var.ingestion_blocked_alarm_minutes) == var.ingestion_blocked_alarm_minutes
-    error_message = "ingestion_blocked_alarm_minutes must be a whole number of minutes between 5 and 180 (a Metrics Insights alarm evaluates at most the last 3 hours)."
+    condition     = var.ingestion_blocked_alarm_minutes >= 5 && var.ingestion_blocked_alarm_minutes <= 1440 && floor(var.ingestion_blocked_alarm_minutes) == var.ingestion_blocked_alarm_minutes
+    error_message = "ingestion_blocked_alarm_minutes must be a whole number of minutes between 5 and 1440 (CloudWatch evaluates an alarm over at most 1 day)."
   }
 }
 
