@@ -24,21 +24,32 @@ import (
 	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
 
+// parseConversationID parses args with flags and returns the one
+// conversation id they must name: a usage error otherwise, exit 2 for an id
+// that is not a UUID.
+func parseConversationID(flags *flag.FlagSet, args []string) (string, error) {
+	if err := flags.Parse(args); err != nil {
+		return "", usageError("%v", err)
+	}
+	if flags.NArg() != 1 {
+		return "", usageError("%s takes one conversation id", flags.Name())
+	}
+	id := flags.Arg(0)
+	if !workflows.ValidConversationID(id) {
+		return "", &exitError{code: 2, err: fmt.Errorf("conversation id %q is not a UUID", id)}
+	}
+	return id, nil
+}
+
 // getConversation prints a stored item as JSON with the table's attribute
 // names; --detail adds the analytics record, from the item or the detail
 // bucket.
 func getConversation(ctx context.Context, args []string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("conversations get", flag.ContinueOnError)
 	detail := flags.Bool("detail", false, "add the stored analytics record (detail), from the item or the detail bucket")
-	if err := flags.Parse(args); err != nil {
-		return usageError("%v", err)
-	}
-	if flags.NArg() != 1 {
-		return usageError("conversations get takes one conversation id")
-	}
-	id := flags.Arg(0)
-	if !workflows.ValidConversationID(id) {
-		return &exitError{code: 2, err: fmt.Errorf("conversation id %q is not a UUID", id)}
+	id, err := parseConversationID(flags, args)
+	if err != nil {
+		return err
 	}
 	table, err := openTable(ctx)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/genesys-ingest/genesys-ingest/config"
 	"github.com/genesys-ingest/genesys-ingest/config/workerconfig"
 	"github.com/genesys-ingest/genesys-ingest/telemetry"
-	"github.com/genesys-ingest/genesys-ingest/workflows"
 )
 
 // whereConversation names the workflows that handled a conversation.
@@ -35,15 +34,9 @@ import (
 func whereConversation(ctx context.Context, args []string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("conversations where", flag.ContinueOnError)
 	asJSON := flags.Bool("json", false, "print JSON instead of a table")
-	if err := flags.Parse(args); err != nil {
-		return usageError("%v", err)
-	}
-	if flags.NArg() != 1 {
-		return usageError("conversations where takes one conversation id")
-	}
-	id := flags.Arg(0)
-	if !workflows.ValidConversationID(id) {
-		return &exitError{code: 2, err: fmt.Errorf("conversation id %q is not a UUID", id)}
+	id, err := parseConversationID(flags, args)
+	if err != nil {
+		return err
 	}
 	table, err := openTable(ctx)
 	if err != nil {
